@@ -1,0 +1,43 @@
+"""kerastune_kit: tune Keras networks from scikit-learn, honestly and offline.
+
+Public names are imported lazily, so ``import kerastune_kit`` (and the
+``kerastune-kit --version`` command) does not pay for importing TensorFlow
+until a Keras-backed name is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._version import __version__
+
+# public name -> module that defines it
+_EXPORTS = {
+    "build_mlp": "builders",
+    "KerasMLPClassifier": "estimators",
+    "load_penguins": "datasets",
+    "load_digits": "datasets",
+    "load_mnist": "datasets",
+    "load_fashion_mnist": "datasets",
+    "load_cifar10": "datasets",
+    "make_preprocessor": "datasets",
+    "train_val_test_split": "datasets",
+    "make_baseline": "baseline",
+    "compare_with_baseline": "baseline",
+    "corrected_resampled_ttest": "baseline",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kerastune_kit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,352 @@
+"""Model builders: one function that turns hyperparameters into a compiled Keras MLP.
+
+``build_mlp`` is the single place where a network is made. The scikit-learn
+estimator (:class:`kerastune_kit.KerasMLPClassifier`) and, later, the Keras
+Tuner hypermodel both call it, so a set of hyperparameters means the same
+network whichever search runs it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Mapping, Sequence
+
+import keras
+
+from ._validation import check_choice, check_number, check_positive_int
+
+__all__ = [
+    "build_mlp",
+    "resolve_hidden_layers",
+    "make_optimizer",
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "OPTIMIZERS",
+    "LOSSES",
+]
+
+#: Hidden-layer activations ``build_mlp`` accepts (Keras names).
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "relu6",
+    "linear",
+)
+
+#: Kernel initialisers by name. ``zeros`` and ``ones`` are here on purpose:
+#: the course material shows that equal weights stop a network from learning.
+INITIALIZERS = {
+    "he_uniform": keras.initializers.HeUniform,
+    "he_normal": keras.initializers.HeNormal,
+    "glorot_uniform": keras.initializers.GlorotUniform,
+    "glorot_normal": keras.initializers.GlorotNormal,
+    "lecun_uniform": keras.initializers.LecunUniform,
+    "lecun_normal": keras.initializers.LecunNormal,
+    "random_normal": keras.initializers.RandomNormal,
+    "random_uniform": keras.initializers.RandomUniform,
+    "truncated_normal": keras.initializers.TruncatedNormal,
+    "orthogonal": keras.initializers.Orthogonal,
+    "zeros": keras.initializers.Zeros,
+    "ones": keras.initializers.Ones,
+}
+_UNSEEDED_INITIALIZERS = {"zeros", "ones"}
+
+#: Optimisers by name, with the settings of ``build_mlp`` each one uses.
+OPTIMIZERS = {
+    "adam": (keras.optimizers.Adam, ("beta_1", "beta_2", "epsilon")),
+    "adamw": (keras.optimizers.AdamW, ("beta_1", "beta_2", "epsilon")),
+    "nadam": (keras.optimizers.Nadam, ("beta_1", "beta_2", "epsilon")),
+    "sgd": (keras.optimizers.SGD, ("momentum",)),
+    "rmsprop": (keras.optimizers.RMSprop, ("momentum", "epsilon")),
+}
+
+#: Losses for the softmax output. The sparse loss takes integer class codes
+#: (what the estimator feeds it); the dense one takes one-hot targets.
+LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
+
+
+def resolve_hidden_layers(
+    n_layers: int = 2, nodes: int = 100, hidden_layer_sizes: Sequence[int] | None = None
+) -> tuple[int, ...]:
+    """Return the widths of the hidden layers.
+
+    ``hidden_layer_sizes`` wins when given (``(64, 32)`` is two layers of 64 and
+    32 units, ``()`` is no hidden layer); otherwise there are ``n_layers``
+    layers of ``nodes`` units each (``n_layers=0`` is a softmax regression).
+
+    Examples
+    --------
+    >>> resolve_hidden_layers(3, 10)
+    (10, 10, 10)
+    >>> resolve_hidden_layers(hidden_layer_sizes=[64, 32])
+    (64, 32)
+    """
+    if hidden_layer_sizes is not None:
+        if isinstance(hidden_layer_sizes, (str, bytes)) or not isinstance(
+            hidden_layer_sizes, Sequence
+        ):
+            raise TypeError(
+                f"hidden_layer_sizes={hidden_layer_sizes!r} (type "
+                f"{type(hidden_layer_sizes).__name__}) must be a list or tuple of "
+                "positive integers, e.g. (64, 32), or None to use n_layers and nodes."
+            )
+        for i, width in enumerate(hidden_layer_sizes):
+            check_positive_int(f"hidden_layer_sizes[{i}]", width)
+        return tuple(int(w) for w in hidden_layer_sizes)
+    if isinstance(n_layers, bool) or not isinstance(n_layers, numbers.Integral) or n_layers < 0:
+        raise ValueError(
+            f"n_layers={n_layers!r} must be an integer >= 0 (0 means no hidden layer)."
+        )
+    check_positive_int("nodes", nodes)
+    return (int(nodes),) * int(n_layers)
+
+
+def make_optimizer(
+    optimizer: str | keras.optimizers.Optimizer = "adam",
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    *,
+    momentum: float | None = None,
+    beta_1: float | None = None,
+    beta_2: float | None = None,
+    epsilon: float | None = None,
+    weight_decay: float | None = None,
+    optimizer_kwargs: Mapping[str, Any] | None = None,
+) -> keras.optimizers.Optimizer:
+    """Return a fresh Keras optimiser.
+
+    Settings left at ``None`` keep Keras' defaults. A setting the chosen
+    optimiser does not have (``momentum`` for Adam, ``beta_1`` for SGD) is
+    ignored, so one search space can vary the optimiser and its settings
+    together. ``optimizer_kwargs`` go to the optimiser's constructor unchanged
+    (``nesterov``, ``clipnorm``, ...). An optimiser instance is copied, never
+    shared between models.
+    """
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return optimizer.__class__.from_config(optimizer.get_config())
+    name = check_choice("optimizer", optimizer, OPTIMIZERS, what="optimizer")
+    cls, accepted = OPTIMIZERS[name]
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        check_number("learning_rate", learning_rate, low=0, low_inclusive=False)
+        learning_rate = float(learning_rate)
+    settings = {"momentum": momentum, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon}
+    check_number("momentum", momentum, low=0, high=1, high_inclusive=False, allow_none=True)
+    check_number("beta_1", beta_1, low=0, high=1, high_inclusive=False, allow_none=True)
+    check_number("beta_2", beta_2, low=0, high=1, high_inclusive=False, allow_none=True)
+    check_number("epsilon", epsilon, low=0, low_inclusive=False, allow_none=True)
+    check_number("weight_decay", weight_decay, low=0, allow_none=True)
+    kwargs: dict[str, Any] = {
+        key: value for key, value in settings.items() if key in accepted and value is not None
+    }
+    if weight_decay is not None:
+        kwargs["weight_decay"] = weight_decay
+    kwargs.update(optimizer_kwargs or {})
+    try:
+        return cls(learning_rate=learning_rate, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"optimizer={name!r} does not accept the options {sorted(kwargs)} ({err}). "
+            "Remove or rename the unknown optimizer__ option."
+        ) from None
+
+
+def _regularizer(l1: float, l2: float, kind: str):
+    check_number(f"{kind}_l1", l1, low=0)
+    check_number(f"{kind}_l2", l2, low=0)
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=float(l1), l2=float(l2))
+
+
+def _input_shape(input_shape, meta) -> tuple[int, ...]:
+    if input_shape is None and meta is not None:
+        input_shape = tuple(meta["X_shape_"][1:])
+    if input_shape is None:
+        raise ValueError(
+            "input_shape=None: pass the number of features (e.g. input_shape=6) or the "
+            "shape of one sample (e.g. (28, 28)) when calling build_mlp directly."
+        )
+    if isinstance(input_shape, numbers.Integral):
+        input_shape = (input_shape,)
+    input_shape = tuple(input_shape)
+    for i, dim in enumerate(input_shape):
+        check_positive_int(f"input_shape[{i}]", dim)
+    return input_shape
+
+
+def _n_classes(n_classes, meta) -> int:
+    if n_classes is None and meta is not None:
+        n_classes = meta.get("n_classes_")
+    if n_classes is None:
+        raise ValueError(
+            "n_classes=None: pass the number of classes (e.g. n_classes=3) when calling "
+            "build_mlp directly."
+        )
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
+        raise ValueError(
+            f"n_classes={n_classes!r}: a classifier needs at least 2 classes in y."
+        )
+    return int(n_classes)
+
+
+def build_mlp(
+    *,
+    n_layers: int = 2,
+    nodes: int = 100,
+    hidden_layer_sizes: Sequence[int] | None = None,
+    activation: str = "relu",
+    kernel_initializer: str = "he_uniform",
+    kernel_l1: float = 0.0,
+    kernel_l2: float = 0.0,
+    activity_l1: float = 0.0,
+    activity_l2: float = 0.0,
+    dropout: float = 0.0,
+    max_norm: float | None = None,
+    batch_norm: bool = False,
+    optimizer: str | keras.optimizers.Optimizer = "adam",
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    momentum: float | None = None,
+    beta_1: float | None = None,
+    beta_2: float | None = None,
+    epsilon: float | None = None,
+    weight_decay: float | None = None,
+    optimizer_kwargs: Mapping[str, Any] | None = None,
+    loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
+    metrics: Sequence[Any] | None = ("accuracy",),
+    input_shape: int | Sequence[int] | None = None,
+    n_classes: int | None = None,
+    seed: int | None = None,
+    run_eagerly: bool = False,
+    meta: Mapping[str, Any] | None = None,
+) -> keras.Model:
+    """Build and compile a multi-layer perceptron for classification.
+
+    Layers: ``Input -> [Flatten] -> (Dense -> [BatchNorm] -> activation ->
+    [Dropout]) x hidden -> Dense(n_classes, softmax)``.
+
+    Parameters
+    ----------
+    n_layers, nodes : int, default 2 and 100
+        Number of hidden layers and units in each. ``n_layers=0`` gives a
+        softmax regression.
+    hidden_layer_sizes : sequence of int, optional
+        Explicit widths, e.g. ``(64, 32)``; takes precedence over
+        ``n_layers``/``nodes``.
+    activation : str, default "relu"
+        One of :data:`ACTIVATIONS`.
+    kernel_initializer : str, default "he_uniform"
+        One of :data:`INITIALIZERS`.
+    kernel_l1, kernel_l2, activity_l1, activity_l2 : float, default 0
+        L1/L2 penalty strengths on the hidden kernels and on the hidden
+        layers' outputs. 0 switches a penalty off; negative is an error.
+    dropout : float, default 0
+        Dropout rate after each hidden layer, in [0, 1). Active only in training.
+    max_norm : float, optional
+        Max-norm constraint on each hidden unit's incoming weights.
+    batch_norm : bool, default False
+        Batch normalisation between each hidden Dense layer and its activation.
+    optimizer : {"adam", "adamw", "nadam", "sgd", "rmsprop"} or Optimizer
+    learning_rate : float or LearningRateSchedule, default 1e-3
+    momentum, beta_1, beta_2, epsilon, weight_decay : float, optional
+        Optimiser settings; ``None`` keeps Keras' default. Settings the chosen
+        optimiser lacks are ignored (see :func:`make_optimizer`).
+    optimizer_kwargs : dict, optional
+        Extra keyword arguments for the optimiser's constructor.
+    loss : str or Loss, default "sparse_categorical_crossentropy"
+    metrics : sequence, default ("accuracy",)
+    input_shape : int or tuple, optional
+        Features per sample, or the shape of one sample (``(28, 28)``,
+        ``(32, 32, 3)``): multi-dimensional input is flattened. Read from
+        ``meta`` when the estimator calls the builder.
+    n_classes : int, optional
+        Number of classes (>= 2). Read from ``meta`` when the estimator calls.
+    seed : int, optional
+        Seeds every initialiser and dropout layer, so the same seed gives the
+        same initial network.
+    run_eagerly : bool, default False
+        Passed to ``Model.compile`` (slow; for debugging).
+    meta : dict, optional
+        scikeras' fit metadata (``X_shape_``, ``n_classes_``).
+
+    Returns
+    -------
+    keras.Model
+        A compiled model whose output is one softmax probability per class.
+
+    Examples
+    --------
+    >>> model = build_mlp(input_shape=6, n_classes=3, nodes=16, seed=0)
+    >>> [layer.units for layer in model.layers if hasattr(layer, "units")]
+    [16, 16, 3]
+    """
+    widths = resolve_hidden_layers(n_layers, nodes, hidden_layer_sizes)
+    activation = check_choice("activation", activation, ACTIVATIONS, what="activation")
+    init_name = check_choice(
+        "kernel_initializer", kernel_initializer, INITIALIZERS, what="kernel initializer"
+    )
+    check_number("dropout", dropout, low=0, high=1, high_inclusive=False)
+    check_number("max_norm", max_norm, low=0, low_inclusive=False, allow_none=True)
+    if seed is not None:
+        check_number("seed", seed, low=0)
+    if not isinstance(loss, keras.losses.Loss):
+        loss = check_choice("loss", loss, LOSSES, what="loss")
+    kernel_reg = _regularizer(kernel_l1, kernel_l2, "kernel")
+    activity_reg = _regularizer(activity_l1, activity_l2, "activity")
+    shape = _input_shape(input_shape, meta)
+    classes = _n_classes(n_classes, meta)
+    opt = make_optimizer(
+        optimizer,
+        learning_rate,
+        momentum=momentum,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        epsilon=epsilon,
+        weight_decay=weight_decay,
+        optimizer_kwargs=optimizer_kwargs,
+    )
+
+    def seed_for(offset: int) -> int | None:
+        return None if seed is None else int(seed) + offset
+
+    def initializer(offset: int):
+        cls = INITIALIZERS[init_name]
+        return cls() if init_name in _UNSEEDED_INITIALIZERS else cls(seed=seed_for(offset))
+
+    inputs = keras.Input(shape=shape, name="features")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
+    for i, width in enumerate(widths):
+        x = keras.layers.Dense(
+            width,
+            kernel_initializer=initializer(i),
+            kernel_regularizer=kernel_reg,
+            activity_regularizer=activity_reg,
+            kernel_constraint=keras.constraints.MaxNorm(max_norm) if max_norm else None,
+            use_bias=not batch_norm,
+            name=f"hidden_{i}",
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = keras.layers.Activation(activation, name=f"{activation}_{i}")(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout, seed=seed_for(1000 + i), name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(
+        classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed_for(len(widths))),
+        name="output",
+    )(x)
+    model = keras.Model(inputs, outputs, name="mlp")
+    model.compile(
+        optimizer=opt,
+        loss=loss,
+        metrics=list(metrics) if metrics else None,
+        run_eagerly=run_eagerly,
+    )
+    return model

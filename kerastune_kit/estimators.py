@@ -1,0 +1,426 @@
+"""A scikit-learn classifier around :func:`kerastune_kit.build_mlp`.
+
+:class:`KerasMLPClassifier` is scikeras' ``KerasClassifier`` with three
+things mended:
+
+* scikit-learn >= 1.6 reads an estimator's kind from ``__sklearn_tags__``.
+  scikeras 0.13 lists ``ClassifierMixin`` after ``BaseEstimator``, so its
+  classifier tags are never reached: ``is_classifier`` is False and ``cv=3``
+  silently becomes an unstratified ``KFold``. Here the tags are stated
+  explicitly, so searches stratify.
+* Every hyperparameter of the network is a top-level parameter, so
+  ``GridSearchCV(KerasMLPClassifier(), {"nodes": [50, 100]})``, ``clone`` and
+  ``set_params(**search.best_params_)`` work without routed names. The
+  scikeras routed names tutorials use (``optimizer__learning_rate``,
+  ``model__nodes``, ``fit__epochs``) keep working.
+* Bad input fails before training with a message that says what to do, and
+  an integer ``random_state`` seeds initial weights, dropout and shuffling.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._tags import ClassifierTags
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from ._validation import did_you_mean
+from .builders import build_mlp
+
+__all__ = ["KerasMLPClassifier"]
+
+#: Estimator parameters that are handed to ``build_mlp`` unchanged.
+BUILDER_PARAMS = (
+    "n_layers",
+    "nodes",
+    "hidden_layer_sizes",
+    "activation",
+    "kernel_initializer",
+    "kernel_l1",
+    "kernel_l2",
+    "activity_l1",
+    "activity_l2",
+    "dropout",
+    "max_norm",
+    "batch_norm",
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "weight_decay",
+    "loss",
+    "metrics",
+    "run_eagerly",
+)
+_OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "weight_decay")
+#: Prefixes of scikeras' routed parameters that this estimator honours.
+ROUTING_PREFIXES = ("model", "fit", "predict", "optimizer", "callbacks")
+_SEED_MAX = 2**31 - 1
+
+
+class KerasMLPClassifier(KerasClassifier):
+    """Keras multi-layer perceptron with the scikit-learn classifier API.
+
+    Each fit builds a fresh network with :func:`kerastune_kit.build_mlp` and
+    trains it with ``keras.Model.fit``. Labels may be strings or integers;
+    ``X`` may be an array or a numeric DataFrame (put
+    :func:`kerastune_kit.make_preprocessor` before it in a Pipeline for raw
+    data with categories or missing values). Arrays of images such as
+    ``(n, 28, 28)`` are flattened by the network.
+
+    Parameters
+    ----------
+    n_layers, nodes, hidden_layer_sizes, activation, kernel_initializer, \
+kernel_l1, kernel_l2, activity_l1, activity_l2, dropout, max_norm, batch_norm, \
+optimizer, learning_rate, momentum, beta_1, beta_2, epsilon, weight_decay, \
+loss, metrics, run_eagerly
+        The network; see :func:`kerastune_kit.build_mlp` for each one.
+        Defaults: two hidden layers of 100 ReLU units, he_uniform, no
+        penalties, no dropout, Adam with learning rate 1e-3.
+    epochs : int, default 10
+        Passes over the training data in each ``fit``.
+    batch_size : int, default 32
+        Mini-batch size for training and prediction.
+    validation_split : float, default 0
+        Fraction of the training data Keras holds out (from the end, before
+        shuffling) to report ``val_*`` scores in ``history_``. Inside a
+        search this is carved from each training fold, never from test data.
+    validation_batch_size : int, optional
+    shuffle : bool, default True
+        Shuffle the training data before each epoch.
+    callbacks : list of keras.callbacks.Callback, optional
+        Callbacks for ``fit``; cloned with the estimator.
+    class_weight : dict or "balanced", optional
+    warm_start : bool, default False
+        Keep training the existing network on the next ``fit``.
+    random_state : int, RandomState or None, default None
+        An integer makes ``fit`` reproducible: it seeds the initial weights,
+        dropout masks and shuffling (TensorFlow's deterministic ops are on
+        during the fit).
+    verbose : int, default 0
+        Keras' progress output (0 silent, 1 progress bar, 2 one line a epoch).
+    **routed
+        scikeras routed parameters: ``model__<builder parameter>``,
+        ``optimizer__<optimizer option>`` (``optimizer__learning_rate``,
+        ``optimizer__nesterov``, ...), ``fit__<Model.fit argument>``,
+        ``predict__<Model.predict argument>``, ``callbacks__<...>``. A routed
+        value overrides the top-level parameter of the same name.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained network.
+    history_ : dict of list
+        Per-epoch values of the loss and metrics (``val_`` ones when there is
+        validation data).
+    classes_ : ndarray
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame ``X`` seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KerasMLPClassifier(nodes=16, epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        *,
+        n_layers: int = 2,
+        nodes: int = 100,
+        hidden_layer_sizes: Sequence[int] | None = None,
+        activation: str = "relu",
+        kernel_initializer: str = "he_uniform",
+        kernel_l1: float = 0.0,
+        kernel_l2: float = 0.0,
+        activity_l1: float = 0.0,
+        activity_l2: float = 0.0,
+        dropout: float = 0.0,
+        max_norm: float | None = None,
+        batch_norm: bool = False,
+        optimizer: Any = "adam",
+        learning_rate: Any = 1e-3,
+        momentum: float | None = None,
+        beta_1: float | None = None,
+        beta_2: float | None = None,
+        epsilon: float | None = None,
+        weight_decay: float | None = None,
+        loss: Any = "sparse_categorical_crossentropy",
+        metrics: Sequence[Any] | None = ("accuracy",),
+        run_eagerly: bool = False,
+        epochs: int = 10,
+        batch_size: int = 32,
+        validation_split: float = 0.0,
+        validation_batch_size: int | None = None,
+        shuffle: bool = True,
+        callbacks: Any = None,
+        class_weight: Any = None,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: int = 0,
+        **routed: Any,
+    ):
+        # Store the arguments unchanged (scikit-learn's convention, which
+        # clone and set_params rely on); values are checked in ``fit``.
+        self.n_layers = n_layers
+        self.nodes = nodes
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.kernel_l1 = kernel_l1
+        self.kernel_l2 = kernel_l2
+        self.activity_l1 = activity_l1
+        self.activity_l2 = activity_l2
+        self.dropout = dropout
+        self.max_norm = max_norm
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.weight_decay = weight_decay
+        self.loss = loss
+        self.metrics = metrics
+        self.run_eagerly = run_eagerly
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.validation_batch_size = validation_batch_size
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        vars(self).update(routed)
+
+    # ------------------------------------------------------------------
+    # scikit-learn protocol
+    # ------------------------------------------------------------------
+    @classmethod
+    def _check_routed_name(cls, key: str) -> None:
+        prefix = key.split("__", 1)[0]
+        if "__" in key and prefix in ROUTING_PREFIXES:
+            return
+        known = cls._signature_params()
+        raise TypeError(
+            f"{cls.__name__} got an unexpected parameter {key!r}."
+            + did_you_mean(key, known)
+            + " Network and training settings are top-level parameters (see "
+            f"{cls.__name__}().get_params()); routed names start with one of "
+            f"{[p + '__' for p in ROUTING_PREFIXES]}."
+        )
+
+    @classmethod
+    def _signature_params(cls) -> list[str]:
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    def _get_param_names(self) -> list[str]:
+        # Signature parameters, then every other keyword argument given to
+        # __init__/set_params (routed names, and typos, which ``fit`` rejects
+        # with a suggestion; keeping them here means ``clone`` keeps them too).
+        signature = self._signature_params()
+        extra = sorted(
+            k for k in vars(self)
+            if k not in signature and not k.startswith("_") and not k.endswith("_")
+        )
+        return signature + extra
+
+    def set_params(self, **params) -> "KerasMLPClassifier":
+        """Set parameters, including routed ones such as ``optimizer__learning_rate``.
+
+        Like ``__init__``, this stores values unchecked; ``fit`` validates them.
+        """
+        signature = set(self._signature_params())
+        for key, value in params.items():
+            if key in signature or "__" not in key or key.split("__", 1)[0] in ROUTING_PREFIXES:
+                setattr(self, key, value)
+            else:
+                super().set_params(**{key: value})
+        return self
+
+    def _check_params(self) -> None:
+        """Reject keyword arguments that are neither parameters nor routed names."""
+        known = set(self._signature_params())
+        for key in vars(self):
+            if not key.startswith("_") and not key.endswith("_") and key not in known:
+                self._check_routed_name(key)
+
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        # Built from BaseEstimator's tags directly: scikeras puts
+        # ClassifierMixin after BaseEstimator in its bases, so the mixin's
+        # tags are never reached through super().
+        tags = BaseEstimator.__sklearn_tags__(self)
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=False)
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    # ------------------------------------------------------------------
+    # scikeras hooks
+    # ------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, **kwargs) -> "KerasMLPClassifier":
+        """Build a fresh network and train it on ``(X, y)``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        _check_lengths(X, y)
+        y = _check_labels(type(self).__name__, y)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
+        if X is not None:
+            if _check_features(type(self).__name__, X) >= 2:
+                # Feature-count and feature-name checks with scikit-learn's
+                # own messages ("X has 3 features, but ... is expecting 4").
+                validate_data(self, X, reset=reset, skip_check_array=True)
+        return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+
+    def _build_keras_model(self):
+        params = {name: getattr(self, name) for name in BUILDER_PARAMS}
+        routed = vars(self)
+        for key, value in routed.items():
+            if key.startswith("model__"):
+                name = key[len("model__") :]
+                if name not in BUILDER_PARAMS:
+                    raise ValueError(
+                        f"{key}={value!r}: build_mlp has no parameter {name!r}."
+                        + did_you_mean(name, BUILDER_PARAMS)
+                    )
+                params[name] = value
+        optimizer_kwargs = {}
+        for key, value in routed.items():
+            if key.startswith("optimizer__"):
+                name = key[len("optimizer__") :]
+                if name in _OPTIMIZER_SETTINGS:
+                    params[name] = value
+                else:
+                    optimizer_kwargs[name] = value
+        # scikeras' own draw from a RandomState is always 0 (randint(low=1));
+        # draw a real seed, without advancing the caller's generator.
+        self._random_state = _seed_from(self.random_state)
+        return build_mlp(
+            **params,
+            optimizer_kwargs=optimizer_kwargs or None,
+            seed=self._random_state,
+            meta=self._get_metadata(),
+        )
+
+
+def _seed_from(random_state) -> int | None:
+    if random_state is None:
+        return None
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        copy = np.random.RandomState()
+        copy.set_state(random_state.get_state())
+        return int(copy.randint(_SEED_MAX))
+    # let scikit-learn produce its usual error for anything else
+    return int(check_random_state(random_state).randint(_SEED_MAX))
+
+
+def _n_rows(data) -> int | None:
+    if sp.issparse(data) or hasattr(data, "shape"):
+        shape = data.shape
+        return shape[0] if len(shape) else None
+    try:
+        return len(data)
+    except TypeError:
+        return None
+
+
+def _check_lengths(X, y) -> None:
+    n_x, n_y = _n_rows(X), _n_rows(y)
+    if n_x is not None and n_y is not None and n_x != n_y:
+        raise ValueError(
+            f"X and y have different lengths: X has {n_x} rows, y has {n_y}. "
+            "Pass one label per row of X."
+        )
+
+
+def _check_labels(name: str, y):
+    """Return y as a 1-d array, refusing what a softmax classifier cannot learn."""
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None: pass one label "
+            "per row of X."
+        )
+    # A column vector is accepted with scikit-learn's DataConversionWarning;
+    # several columns (multi-output) get its "y should be a 1d array" error.
+    y = column_or_1d(y, warn=True)
+    if y.size and len(pd.unique(np.asarray(y, dtype=object))) == 1:
+        raise ValueError(
+            f"y has only one class ({y[0]!r}): a classifier needs at least two classes "
+            "to learn from. Check the target column, or the split that produced this "
+            "training set (use stratified splits)."
+        )
+    return y
+
+
+def _check_features(name: str, X) -> int:
+    """Reject what a Keras network cannot train on, with the fix in the message.
+
+    Returns the number of dimensions of X.
+    """
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} does not accept sparse X ({type(X).__name__}); pass a dense "
+            "array (X.toarray()) or a transformer with sparse_output=False."
+        )
+    if isinstance(X, pd.DataFrame):
+        bad = [str(c) for c, dt in X.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
+        if bad:
+            raise ValueError(
+                f"X has non-numeric column(s) {bad}: {name} needs numbers. Encode "
+                "categories with kerastune_kit.make_preprocessor() (one-hot) in a "
+                "Pipeline before the classifier."
+            )
+        values = X.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = np.asarray(X)
+        if values.dtype.kind in "OUS":
+            try:
+                values = values.astype(float)
+            except ValueError:  # strings; other objects keep numpy's TypeError
+                raise ValueError(
+                    f"X contains non-numeric values (dtype {values.dtype}): {name} needs "
+                    "numbers. Encode categories with kerastune_kit.make_preprocessor() "
+                    "(one-hot) in a Pipeline before the classifier."
+                ) from None
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        n_nan = int(np.isnan(values).sum())
+        n_inf = int(np.isinf(values).sum())
+        raise ValueError(
+            f"X contains NaN ({n_nan} values) or infinity ({n_inf} values); {name} "
+            "cannot train on missing values. Put kerastune_kit.make_preprocessor() "
+            "(which imputes them) before it in a Pipeline, so the imputer is fitted "
+            "on the training folds only."
+        )
+    return values.ndim
