@@ -19,20 +19,25 @@ things mended:
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import random
 from typing import Any, Sequence
 
+import keras
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import ClassifierTags
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._validation import did_you_mean
+from ._validation import check_number, did_you_mean
 from .builders import build_mlp
+from .callbacks import as_callback_list
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -63,7 +68,7 @@ BUILDER_PARAMS = (
 )
 _OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "weight_decay")
 #: Prefixes of scikeras' routed parameters that this estimator honours.
-ROUTING_PREFIXES = ("model", "fit", "predict", "optimizer", "callbacks")
+ROUTING_PREFIXES = ("model", "fit", "predict", "optimizer")
 _SEED_MAX = 2**31 - 1
 
 
@@ -91,14 +96,17 @@ loss, metrics, run_eagerly
     batch_size : int, default 32
         Mini-batch size for training and prediction.
     validation_split : float, default 0
-        Fraction of the training data Keras holds out (from the end, before
-        shuffling) to report ``val_*`` scores in ``history_``. Inside a
-        search this is carved from each training fold, never from test data.
+        Fraction of the training data held out, stratified by class and
+        shuffled with ``random_state``, to report ``val_*`` scores in
+        ``history_`` and drive early stopping. (Keras' own split takes the last
+        rows, which on class-sorted data is a single class.) Inside a search
+        this is carved from each training fold, never from test data.
     validation_batch_size : int, optional
     shuffle : bool, default True
         Shuffle the training data before each epoch.
-    callbacks : list of keras.callbacks.Callback, optional
-        Callbacks for ``fit``; cloned with the estimator.
+    callbacks : list of keras.callbacks.Callback or CallbackSet, optional
+        Callbacks for ``fit`` (see :mod:`kerastune_kit.callbacks`); cloned with
+        the estimator, reset at the start of every fit.
     class_weight : dict or "balanced", optional
     warm_start : bool, default False
         Keep training the existing network on the next ``fit``.
@@ -112,8 +120,10 @@ loss, metrics, run_eagerly
         scikeras routed parameters: ``model__<builder parameter>``,
         ``optimizer__<optimizer option>`` (``optimizer__learning_rate``,
         ``optimizer__nesterov``, ...), ``fit__<Model.fit argument>``,
-        ``predict__<Model.predict argument>``, ``callbacks__<...>``. A routed
-        value overrides the top-level parameter of the same name.
+        ``predict__<Model.predict argument>``. A routed value overrides the
+        top-level parameter of the same name. ``callbacks__...`` names are
+        ordinary nested parameters of a :class:`~kerastune_kit.callbacks.CallbackSet`
+        (``callbacks__early_stopping__patience``).
 
     Attributes
     ----------
@@ -249,10 +259,13 @@ loss, metrics, run_eagerly
         """
         signature = set(self._signature_params())
         for key, value in params.items():
-            if key in signature or "__" not in key or key.split("__", 1)[0] in ROUTING_PREFIXES:
-                setattr(self, key, value)
+            prefix = key.split("__", 1)[0]
+            if "__" in key and prefix in ROUTING_PREFIXES:
+                setattr(self, key, value)  # scikeras routed name
+            elif "__" in key and prefix in signature:
+                BaseEstimator.set_params(self, **{key: value})  # nested, e.g. callbacks__...
             else:
-                super().set_params(**{key: value})
+                setattr(self, key, value)
         return self
 
     def _check_params(self) -> None:
@@ -302,6 +315,33 @@ loss, metrics, run_eagerly
                 validate_data(self, X, reset=reset, skip_check_array=True)
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
+    def _initialize_callbacks(self) -> None:
+        self._fit_callbacks = as_callback_list(self.callbacks)
+        self._predict_callbacks = []
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        # X and y arrive encoded; carve a stratified, shuffled validation part.
+        split = self.validation_split
+        if split and "validation_data" not in kwargs:
+            check_number("validation_split", split, low=0, high=1, high_inclusive=False)
+            X, y, sample_weight, validation = _stratified_holdout(
+                X, y, sample_weight, split, self._random_state
+            )
+            kwargs.update(validation_split=0.0, validation_data=validation)
+        # scikeras' own seeding context leaves TensorFlow's op determinism on
+        # for the rest of the process (it sets TF_DETERMINISTIC_OPS before
+        # asking whether determinism was on), after which every unseeded fit
+        # fails with "Random ops require a seed". Seed with ours instead.
+        seed, self._random_state = self._random_state, None
+        try:
+            with seeded(seed):
+                super()._fit_keras_model(
+                    X, y, sample_weight, warm_start=warm_start, epochs=epochs,
+                    initial_epoch=initial_epoch, **kwargs,
+                )
+        finally:
+            self._random_state = seed
+
     def _build_keras_model(self):
         params = {name: getattr(self, name) for name in BUILDER_PARAMS}
         routed = vars(self)
@@ -331,6 +371,61 @@ loss, metrics, run_eagerly
             seed=self._random_state,
             meta=self._get_metadata(),
         )
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None):
+    """Seed Python, NumPy and Keras for one training run, then restore them.
+
+    With the TensorFlow backend, TensorFlow's deterministic ops are on inside
+    the block and back to their previous state after it.
+    """
+    if seed is None:
+        yield
+        return
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    tf = None
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework import config as tf_config
+
+        tf_seed = context.global_seed()
+        was_deterministic = tf_config.is_op_determinism_enabled()
+    keras.utils.set_random_seed(seed)
+    if tf is not None:
+        tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        if tf is not None:
+            tf.random.set_seed(tf_seed)
+            if not was_deterministic:
+                tf_config.disable_op_determinism()
+
+
+def _stratified_holdout(X, y, sample_weight, fraction, seed):
+    """Split off ``fraction`` of the rows, stratified when every class can be."""
+    n = len(y)
+    n_val = int(round(n * fraction))
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"validation_split={fraction!r} leaves {n_val} validation and {n - n_val} "
+            f"training rows out of {n}; use a larger training set or another fraction."
+        )
+    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    _, counts = np.unique(labels, return_counts=True)
+    stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
+    idx_train, idx_val = train_test_split(
+        np.arange(n), test_size=n_val, stratify=stratify, random_state=seed
+    )
+    validation = (X[idx_val], y[idx_val])
+    if sample_weight is not None:
+        validation += (sample_weight[idx_val],)
+        sample_weight = sample_weight[idx_train]
+    return X[idx_train], y[idx_train], sample_weight, validation
 
 
 def _seed_from(random_state) -> int | None:

@@ -224,3 +224,19 @@ def test_unknown_parameter_survives_clone_so_the_error_is_not_lost():
     est = clone(KerasMLPClassifier(nodez=3))
     with pytest.raises(TypeError, match="Did you mean 'nodes'"):
         est.fit(*_xy())
+
+
+def test_a_seeded_fit_does_not_break_later_unseeded_fits(iris_sorted):
+    # scikeras' seeding leaves TensorFlow's op determinism on; an unseeded fit
+    # afterwards then fails with "Random ops require a seed".
+    from tensorflow.python.framework import config as tf_config
+
+    from kerastune_kit import StepDecay
+
+    X, y = iris_sorted
+    before = tf_config.is_op_determinism_enabled()
+    KerasMLPClassifier(**{**FAST, "epochs": 1}, callbacks=[StepDecay(0.01)]).fit(X, y)
+    assert tf_config.is_op_determinism_enabled() == before
+    unseeded = KerasMLPClassifier(**{**FAST, "epochs": 1, "random_state": None, "dropout": 0.2})
+    unseeded.fit(X, y)
+    assert len(unseeded.history_["loss"]) == 1
