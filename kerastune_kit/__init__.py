@@ -13,6 +13,13 @@ from ._version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {
+    "SearchSpace": "space",
+    "Int": "space",
+    "Float": "space",
+    "Categorical": "space",
+    "Fixed": "space",
+    "Dimension": "space",
+    "GridConversionError": "space",
     "build_mlp": "builders",
     "KerasMLPClassifier": "estimators",
     "load_penguins": "datasets",
@@ -35,6 +42,10 @@ _EXPORTS = {
     "CosineDecayRestarts": "schedules",
     "LinearWarmup": "schedules",
     "ReduceLROnPlateau": "schedules",
+    "MLPHyperModel": "hypermodel",
+    "tune": "search",
+    "sweep": "search",
+    "TuneResult": "search",
     "make_baseline": "baseline",
     "compare_with_baseline": "baseline",
     "corrected_resampled_ttest": "baseline",

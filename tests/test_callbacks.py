@@ -10,10 +10,8 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
-from sklearn.preprocessing import StandardScaler
 
 from kerastune_kit import (
     BestCheckpoint,
@@ -29,14 +27,6 @@ from kerastune_kit import (
 )
 
 FAST = dict(nodes=16, n_layers=1, batch_size=16, learning_rate=0.02, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    X = StandardScaler().fit_transform(X).astype("float32")
-    order = np.random.default_rng(0).permutation(len(y))
-    return X[order], y[order]
 
 
 def test_early_stopping_restores_the_best_epoch(iris):

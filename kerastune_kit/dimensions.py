@@ -1,0 +1,714 @@
+"""Search-space dimensions: Int, Float, Categorical and Fixed.
+
+Each dimension is a small object that validates itself, samples, lists its
+grid, converts itself to a scipy distribution or a Keras Tuner
+hyperparameter, narrows itself around good values (coarse to fine), and
+round-trips through ``get_config`` / ``from_config``. They are gathered by
+name in :class:`kerastune_kit.space.SearchSpace`.
+
+One rule holds everywhere: **bounds are inclusive**. ``Int(1, 3)`` gives 1, 2
+or 3; ``Float(0.0, 1.0, step=0.25)`` gives 0.0, 0.25, 0.5, 0.75 or 1.0.
+
+This module imports neither Keras, Keras Tuner nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import scipy.stats
+
+from ._validation import check_choice, check_number, check_positive_int, did_you_mean
+
+__all__ = ["Dimension", "Int", "Float", "Categorical", "Fixed", "GridConversionError"]
+_SCALES = ("linear", "log", "reverse_log")
+_ONE_MINUS = "__one_minus"  # Keras Tuner name suffix of a reverse_log Float
+_KT_TYPES = (str, int, float, bool)  # what hp.Choice / hp.Fixed accept
+
+
+class GridConversionError(ValueError):
+    """A dimension has no finite list of values (a :class:`Float` without step)."""
+
+
+# --------------------------------------------------------------------- helpers
+def _prefixed(prefix: str, check: Callable, *args, **kwargs):
+    """Run a ``_validation`` check, prefixing its message with ``prefix``."""
+    try:
+        return check(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{prefix}: {exc}") from None
+
+
+def _as_rng(rng) -> np.random.Generator | np.random.RandomState:
+    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"rng={rng!r} (type {type(rng).__name__}) must be a numpy Generator, "
+        "an int seed or None; e.g. rng=np.random.default_rng(0)."
+    )
+
+
+def _plain(value, param: str):
+    """Normalise a choice / fixed value to plain JSON-able Python (lists -> tuples)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise ValueError(f"{param}={value!r} must be a finite number.")
+        return float(value)
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v, f"{param}[{i}]") for i, v in enumerate(value))
+    raise TypeError(
+        f"{param}={value!r} (type {type(value).__name__}) is not supported; use a str, "
+        "int, float, bool, None or a tuple of those, so the space stays JSON-serialisable."
+    )
+
+
+def _key(value):
+    """Equality key that keeps bools apart from numbers (True is not 1 here)."""
+    if isinstance(value, tuple):
+        return ("tuple", tuple(_key(v) for v in value))
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("num", value)
+    return (type(value).__name__, value)
+
+
+def _json_safe(value):
+    return [_json_safe(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _tidy(x: float, digits: int = 12) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def _interval(t_values: Sequence[float], t_low: float, t_high: float, margin: float):
+    """Coarse-to-fine interval (in transformed units) around ``t_values``."""
+    lo, hi = min(t_values), max(t_values)
+    spread = hi - lo
+    pad = margin * spread if spread > 0 else margin * 0.1 * (t_high - t_low)
+    return max(t_low, lo - pad), min(t_high, hi + pad)
+
+
+class _DimensionRV:
+    """Distribution object with scipy's ``rvs(size, random_state)`` signature."""
+
+    def __init__(self, dimension: "Dimension"):
+        self.dimension = dimension
+
+    def rvs(self, size=None, random_state=None):
+        gen = _as_rng(random_state)
+        if size is None:
+            return self.dimension._from_unit(gen.random(1))[0]
+        u = np.asarray(gen.random(size))
+        return np.asarray(self.dimension._from_unit(u.ravel())).reshape(u.shape)
+
+    def __repr__(self) -> str:
+        return f"<distribution of {self.dimension!r}>"
+
+
+# ------------------------------------------------------------------ dimensions
+class Dimension:
+    """Base class of one searchable parameter. Bounds are always inclusive."""
+
+    _POSITIONAL: tuple[str, ...] = ()
+    _KEYWORDS: tuple[str, ...] = ()
+
+    # -- implemented by subclasses
+    def _from_unit(self, u: np.ndarray) -> list:  # map uniform [0, 1) draws to values
+        raise NotImplementedError
+
+    def _grid(self, name: str | None) -> list:
+        raise NotImplementedError
+
+    def _from_kt(self, values: Mapping, name: str):
+        raise NotImplementedError
+
+    def to_scipy(self):
+        """Distribution for ``RandomizedSearchCV``: an object with ``rvs`` or a list."""
+        return _DimensionRV(self)
+
+    def to_keras_tuner(self, hp, name: str):
+        """Register on a Keras Tuner ``hp`` and return this trial's actual value."""
+        raise NotImplementedError
+
+    def contains(self, value) -> bool:
+        """Whether ``value`` is one of the values this dimension can produce."""
+        raise NotImplementedError
+
+    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Dimension":
+        """Coarse-to-fine: a sub-dimension around ``values`` (see :class:`SearchSpace`)."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """JSON-safe description, with a ``"type"`` key; see :meth:`from_config`."""
+        raise NotImplementedError
+
+    # -- shared
+    @property
+    def is_log(self) -> bool:
+        """True for log and reverse_log scales (draw such axes on a log scale)."""
+        return False
+
+    def sample(self, rng: np.random.Generator, size: int | None = None):
+        """Draw one value (``size=None``) or a list of ``size`` values.
+
+        Examples
+        --------
+        >>> isinstance(Int(1, 3).sample(np.random.default_rng(0)), int)
+        True
+        >>> set(Int(1, 3).sample(np.random.default_rng(0), size=200))
+        {1, 2, 3}
+        """
+        gen = _as_rng(rng)
+        if size is None:
+            return self._from_unit(gen.random(1))[0]
+        check_positive_int("size", size)
+        return self._from_unit(gen.random(int(size)))
+
+    def grid(self) -> list:
+        """All values, for a grid search; raises :class:`GridConversionError` if continuous."""
+        return self._grid(None)
+
+    def _check_good(self, values: Sequence, margin: float) -> list:
+        check_number("margin", margin, low=0)
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"values={values!r} (type {type(values).__name__}) must be a list of "
+                "good values of this dimension."
+            )
+        if len(values) == 0:
+            raise ValueError("values=[] is empty; narrow() needs at least one good value.")
+        for v in values:
+            if not self.contains(v):
+                raise ValueError(
+                    f"good value {v!r} is not inside {self!r}; narrow() needs values "
+                    "this dimension can produce."
+                )
+        return list(values)
+
+    @staticmethod
+    def from_config(config: Mapping) -> "Dimension":
+        """Rebuild a dimension from :meth:`get_config` output (dispatches on ``"type"``).
+
+        Examples
+        --------
+        >>> Dimension.from_config(Int(1, 8, step=7).get_config())
+        Int(1, 8, step=7)
+        """
+        if not isinstance(config, Mapping):
+            raise TypeError(
+                f"config={config!r} (type {type(config).__name__}) must be a dict "
+                "made by Dimension.get_config()."
+            )
+        kind = config.get("type")
+        if kind not in _TYPES:
+            raise ValueError(
+                f"config['type']={kind!r} is not a dimension type; use one of "
+                f"{sorted(_TYPES)}." + did_you_mean(str(kind), _TYPES)
+            )
+        cls = _TYPES[kind]
+        params = {k: v for k, v in config.items() if k != "type"}
+        unknown = sorted(set(params) - set(cls._POSITIONAL) - set(cls._KEYWORDS))
+        missing = [k for k in cls._POSITIONAL if k not in params]
+        if unknown or missing:
+            raise ValueError(
+                f"config for {kind} has unknown keys {unknown} and lacks {missing}; "
+                f"expected {list(cls._POSITIONAL + cls._KEYWORDS)}."
+            )
+        args = [params.pop(k) for k in cls._POSITIONAL]
+        return cls(*args, **params)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Dimension):
+            return NotImplemented
+        return type(self) is type(other) and json.dumps(self.get_config()) == json.dumps(
+            other.get_config()
+        )
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.get_config()))
+
+
+class Int(Dimension):
+    """Integers ``low, low + step, ..., high`` (both bounds inclusive).
+
+    Parameters
+    ----------
+    low, high : int
+        Inclusive bounds: ``Int(1, 3)`` gives 1, 2 or 3. ``high - low`` must be
+        a multiple of ``step`` so that ``high`` is a value.
+    step : int, default 1
+        Distance between values.
+    log : bool, default False
+        Sample log-uniformly over ``[low, high]`` (needs ``low >= 1``), then
+        round to the nearest value of the grid. ``grid()`` still lists every
+        value.
+
+    Examples
+    --------
+    >>> Int(1, 3).grid()
+    [1, 2, 3]
+    >>> Int(16, 64, step=16).grid()
+    [16, 32, 48, 64]
+    >>> Int(1, 1000, log=True).contains(1000)
+    True
+    """
+
+    _POSITIONAL = ("low", "high")
+    _KEYWORDS = ("step", "log")
+
+    def __init__(self, low: int, high: int, *, step: int = 1, log: bool = False):
+        for param, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(
+                    f"Int: {param}={value!r} (type {type(value).__name__}) must be an "
+                    "integer; use Float(...) for real-valued parameters."
+                )
+        _prefixed("Int", check_positive_int, "step", step)
+        if not isinstance(log, (bool, np.bool_)):
+            raise TypeError(f"Int: log={log!r} (type {type(log).__name__}) must be True or False.")
+        low, high, step = int(low), int(high), int(step)
+        if low > high:
+            raise ValueError(
+                f"Int: low={low} is greater than high={high}; swap them: Int({high}, {low})."
+            )
+        rest = (high - low) % step
+        if rest:
+            below = high - rest
+            raise ValueError(
+                f"Int: high={high} cannot be reached from low={low} in steps of step={step} "
+                f"(bounds are inclusive); use high={below} or high={below + step}."
+            )
+        if log and low < 1:
+            raise ValueError(f"Int: log=True needs low >= 1, got low={low}; use low=1 or log=False.")
+        self.low, self.high, self.step, self.log = low, high, step, bool(log)
+        self._n = (high - low) // step + 1
+
+    @property
+    def is_log(self) -> bool:
+        return self.log
+
+    def _snap(self, value) -> int:
+        index = min(max(round((float(value) - self.low) / self.step), 0), self._n - 1)
+        return self.low + index * self.step
+
+    def _from_unit(self, u: np.ndarray) -> list:
+        if self.log:
+            a, b = math.log10(self.low), math.log10(self.high)
+            index = np.rint((10.0 ** (a + u * (b - a)) - self.low) / self.step)
+        else:
+            index = np.floor(u * self._n)
+        index = np.clip(index, 0, self._n - 1).astype(np.int64)
+        return [self.low + int(i) * self.step for i in index]
+
+    def _grid(self, name: str | None) -> list:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def to_scipy(self):
+        """``scipy.stats.randint(low, high + 1)`` when step is 1 and not log, else an ``rvs`` object."""
+        if not self.log and self.step == 1:
+            return scipy.stats.randint(self.low, self.high + 1)
+        return _DimensionRV(self)
+
+    def to_keras_tuner(self, hp, name: str) -> int:
+        """``hp.Int``; with ``log=True`` KT's (multiplicative) step is not used, see notes.
+
+        Linear: ``hp.Int(name, low, high, step=step)`` has exactly our values.
+        Log: ``hp.Int(name, low, high, sampling="log")`` (no step, since Keras
+        Tuner's log step multiplies) and the value is snapped to our grid.
+        """
+        if not self.log:
+            return int(hp.Int(name, min_value=self.low, max_value=self.high,
+                              step=self.step, sampling="linear"))
+        return self._snap(hp.Int(name, min_value=self.low, max_value=self.high, sampling="log"))
+
+    def _from_kt(self, values: Mapping, name: str) -> int:
+        return self._snap(values[name])
+
+    def contains(self, value) -> bool:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            return False
+        return self.low <= value <= self.high and (int(value) - self.low) % self.step == 0
+
+    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Int":
+        good = [int(v) for v in self._check_good(values, margin)]
+        f = math.log10 if self.log else float
+        lo, hi = _interval([f(v) for v in good], f(self.low), f(self.high), margin)
+        if self.log:
+            lo, hi = 10.0**lo, 10.0**hi
+        k_lo = min(math.ceil((lo - self.low) / self.step - 1e-9), (min(good) - self.low) // self.step)
+        k_hi = max(math.floor((hi - self.low) / self.step + 1e-9), (max(good) - self.low) // self.step)
+        k_lo, k_hi = max(k_lo, 0), min(k_hi, self._n - 1)
+        return Int(self.low + k_lo * self.step, self.low + k_hi * self.step,
+                   step=self.step, log=self.log)
+
+    def get_config(self) -> dict:
+        return {"type": "Int", "low": self.low, "high": self.high, "step": self.step,
+                "log": self.log}
+
+    def __repr__(self) -> str:
+        extra = (f", step={self.step}" if self.step != 1 else "") + (", log=True" if self.log else "")
+        return f"Int({self.low}, {self.high}{extra})"
+
+
+class Float(Dimension):
+    """Real numbers in ``[low, high]`` (both bounds inclusive).
+
+    Parameters
+    ----------
+    low, high : float
+        Inclusive bounds.
+    scale : {"linear", "log", "reverse_log"}, default "linear"
+        ``"linear"``: uniform. ``"log"``: ``10 ** U(log10 low, log10 high)``,
+        needs ``low > 0``; ``Float(1e-4, 1e-1, scale="log")`` puts a third of
+        the mass in each decade. ``"reverse_log"``: ``1 - value`` is
+        log-uniform, for parameters close to 1 such as Adam's beta; needs
+        ``0 < low <= high < 1``. ``Float(0.9, 0.999, scale="reverse_log")``
+        puts equal mass in [0.9, 0.99] and [0.99, 0.999].
+    step : float, optional
+        Linear scale only: the values are ``low, low + step, ..., high``
+        (``high - low`` must be a whole number of steps), which also makes the
+        dimension a grid. Without a step, ``grid()`` raises
+        :class:`GridConversionError`.
+
+    Examples
+    --------
+    >>> Float(0.0, 1.0, step=0.25).grid()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> Float(1e-4, 1e-1, scale="log")
+    Float(0.0001, 0.1, scale='log')
+    """
+
+    _POSITIONAL = ("low", "high")
+    _KEYWORDS = ("scale", "step")
+
+    def __init__(self, low: float, high: float, *, scale: str = "linear",
+                 step: float | None = None):
+        _prefixed("Float", check_number, "low", low)
+        _prefixed("Float", check_number, "high", high)
+        scale = _prefixed("Float", check_choice, "scale", scale, _SCALES, what="scale")
+        low, high = float(low), float(high)
+        if low > high:
+            raise ValueError(
+                f"Float: low={low!r} is greater than high={high!r}; swap them: "
+                f"Float({high!r}, {low!r})."
+            )
+        if scale == "log" and low <= 0:
+            raise ValueError(
+                f"Float: scale='log' needs low > 0, got low={low!r}; use a positive low "
+                "(e.g. 1e-6) or scale='linear'."
+            )
+        if scale == "reverse_log" and not (0 < low and high < 1):
+            raise ValueError(
+                f"Float: scale='reverse_log' needs 0 < low <= high < 1 (it makes 1 - value "
+                f"log-uniform), got low={low!r}, high={high!r}; use scale='log' or 'linear'."
+            )
+        self._n = None
+        if step is not None:
+            _prefixed("Float", check_number, "step", step, low=0, low_inclusive=False)
+            if scale != "linear":
+                raise ValueError(
+                    f"Float: step={step!r} needs scale='linear', got scale={scale!r}; for a "
+                    "log-spaced grid use Categorical([...]), e.g. Categorical([1e-4, 1e-3, 1e-2])."
+                )
+            step = float(step)
+            ratio = (high - low) / step
+            if abs(ratio - round(ratio)) > 1e-6:
+                below = low + math.floor(ratio) * step
+                raise ValueError(
+                    f"Float: high={high!r} cannot be reached from low={low!r} in steps of "
+                    f"step={step!r} (bounds are inclusive); use high={_tidy(below)!r} or "
+                    f"high={_tidy(below + step)!r}."
+                )
+            self._n = int(round(ratio)) + 1
+        self.low, self.high, self.scale, self.step = low, high, scale, step
+
+    @property
+    def is_log(self) -> bool:
+        return self.scale != "linear"
+
+    def _value_at(self, k: int) -> float:
+        if k <= 0:
+            return self.low
+        if k >= self._n - 1:
+            return self.high
+        raw = self.low + k * self.step
+        tidy = _tidy(raw)
+        return min(max(tidy if abs(tidy - raw) <= 1e-7 * self.step else raw, self.low), self.high)
+
+    def _index(self, value) -> int:
+        return min(max(round((float(value) - self.low) / self.step), 0), self._n - 1)
+
+    def _clip(self, value) -> float:
+        return min(max(float(value), self.low), self.high)
+
+    def _from_unit(self, u: np.ndarray) -> list:
+        if self.step is not None:
+            index = np.clip(np.floor(u * self._n), 0, self._n - 1).astype(np.int64)
+            return [self._value_at(int(k)) for k in index]
+        if self.scale == "linear":
+            x = self.low + u * (self.high - self.low)
+        elif self.scale == "log":
+            a, b = math.log10(self.low), math.log10(self.high)
+            x = 10.0 ** (a + u * (b - a))
+        else:
+            a, b = math.log10(1 - self.high), math.log10(1 - self.low)
+            x = 1.0 - 10.0 ** (a + u * (b - a))
+        return [float(v) for v in np.clip(x, self.low, self.high)]
+
+    def _grid(self, name: str | None) -> list:
+        if self.step is not None:
+            return [self._value_at(k) for k in range(self._n)]
+        who = f"parameter {name!r} = {self!r}" if name else repr(self)
+        lo, hi = self.low, self.high
+        if self.scale == "linear":
+            points = np.linspace(lo, hi, 5)
+        elif self.scale == "log":
+            points = np.geomspace(lo, hi, min(max(round(math.log10(hi / lo)) + 1, 3), 6))
+        else:
+            points = 1 - np.geomspace(1 - lo, 1 - hi, 3)
+        try_these = f"{name + '=' if name else ''}Categorical({[_tidy(v, 3) for v in points]})"
+        if self.scale == "linear":
+            how = (f"give it a step (Float({lo!r}, {hi!r}, step=...)) or use Categorical([...]) "
+                   f"with the values to try, e.g. {try_these}.")
+        else:
+            how = (f"use Categorical([...]) with the values to try, e.g. {try_these} (a step "
+                   f"needs scale='linear': Float({lo!r}, {hi!r}, step=...)).")
+        raise GridConversionError(f"{who} is continuous and cannot be a grid: {how}")
+
+    def to_scipy(self):
+        """``scipy.stats.uniform`` / ``loguniform`` where exact, else an ``rvs`` object."""
+        if self.step is None and self.low < self.high:
+            if self.scale == "linear":
+                return scipy.stats.uniform(self.low, self.high - self.low)
+            if self.scale == "log":
+                return scipy.stats.loguniform(self.low, self.high)
+        return _DimensionRV(self)
+
+    def to_keras_tuner(self, hp, name: str) -> float:
+        """Register on ``hp``; returns the value to use.
+
+        linear/log: ``hp.Float(name, low, high, sampling=scale)``. With a step:
+        ``hp.Choice(name, grid, ordered=True)`` (exact values; KT's own float
+        step can drop ``high`` to round-off). reverse_log: Keras Tuner's
+        ``"reverse_log"`` makes ``low + high - value`` log-uniform, not
+        ``1 - value``, so this registers ``hp.Float(name + "__one_minus",
+        1 - high, 1 - low, sampling="log")`` and returns ``1 -`` that.
+        """
+        if self.step is not None:
+            return self._clip(hp.Choice(name, self._grid(name), ordered=True))
+        if self.scale == "reverse_log":
+            w = hp.Float(name + _ONE_MINUS, min_value=1 - self.high, max_value=1 - self.low,
+                         sampling="log")
+            return self._clip(1 - w)
+        return self._clip(hp.Float(name, min_value=self.low, max_value=self.high,
+                                   sampling=self.scale))
+
+    def _from_kt(self, values: Mapping, name: str) -> float:
+        if self.scale == "reverse_log":
+            return self._clip(1 - values[name + _ONE_MINUS])
+        if self.step is not None:
+            return self._value_at(self._index(values[name]))
+        return self._clip(values[name])
+
+    def contains(self, value) -> bool:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            return False
+        if not (math.isfinite(value) and self.low <= value <= self.high):
+            return False
+        if self.step is None:
+            return True
+        return abs((float(value) - self.low) / self.step - self._index(value)) <= 1e-6
+
+    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Float":
+        good = [float(v) for v in self._check_good(values, margin)]
+        fwd, back = {
+            "linear": (lambda v: v, lambda t: t),
+            "log": (math.log10, lambda t: 10.0**t),
+            "reverse_log": (lambda v: math.log10(1 - v), lambda t: 1 - 10.0**t),
+        }[self.scale]
+        t_old = sorted((fwd(self.low), fwd(self.high)))
+        lo_t, hi_t = _interval([fwd(v) for v in good], t_old[0], t_old[1], margin)
+        lo, hi = sorted((back(lo_t), back(hi_t)))
+        lo = min(self._clip(lo), min(good))
+        hi = max(self._clip(hi), max(good))
+        if self.step is None:
+            return Float(lo, hi, scale=self.scale)
+        k_lo = min(math.ceil((lo - self.low) / self.step - 1e-9), self._index(min(good)))
+        k_hi = max(math.floor((hi - self.low) / self.step + 1e-9), self._index(max(good)))
+        k_lo, k_hi = max(k_lo, 0), min(k_hi, self._n - 1)
+        return Float(self._value_at(k_lo), self._value_at(k_hi), step=self.step)
+
+    def get_config(self) -> dict:
+        return {"type": "Float", "low": self.low, "high": self.high, "scale": self.scale,
+                "step": self.step}
+
+    def __repr__(self) -> str:
+        extra = (f", scale={self.scale!r}" if self.scale != "linear" else "") + (
+            f", step={self.step!r}" if self.step is not None else "")
+        return f"Float({self.low!r}, {self.high!r}{extra})"
+
+
+class Categorical(Dimension):
+    """One of a list of values, drawn uniformly.
+
+    Parameters
+    ----------
+    choices : sequence
+        Non-empty, no duplicates; each a str, int, float, bool, None or tuple
+        of those (lists are stored as tuples, e.g. layer sizes ``(64, 32)``).
+        ``True`` and ``1`` count as different values.
+
+    Examples
+    --------
+    >>> Categorical(["relu", "tanh"]).grid()
+    ['relu', 'tanh']
+    >>> Categorical([(64,), (64, 32)]).contains([64, 32])
+    True
+    """
+
+    _POSITIONAL = ("choices",)
+
+    def __init__(self, choices: Sequence):
+        if isinstance(choices, (str, bytes, Mapping)) or not isinstance(
+                choices, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"Categorical: choices={choices!r} (type {type(choices).__name__}) must be a "
+                "list of values, e.g. Categorical(['relu', 'tanh'])."
+            )
+        items = [_prefixed("Categorical", _plain, c, f"choices[{i}]")
+                 for i, c in enumerate(choices)]
+        if not items:
+            raise ValueError(
+                "Categorical: choices=[] is empty; give at least one value, e.g. "
+                "Categorical(['relu', 'tanh']) (or Fixed(value) for a single one)."
+            )
+        seen: dict = {}
+        for i, c in enumerate(items):
+            j = seen.setdefault(_key(c), i)
+            if j != i:
+                raise ValueError(
+                    f"Categorical: choices={items!r} lists {c!r} twice (positions {j} and "
+                    f"{i}); list each value once."
+                )
+        self.choices = tuple(items)
+        types = {type(c) for c in items}
+        if len(types) == 1 and types <= set(_KT_TYPES):
+            self._kt = {c: c for c in items}  # KT takes them as they are
+        elif types <= {int, float}:
+            self._kt = {float(c): c for c in items}  # mixed numbers: KT floats
+        else:
+            self._kt = {repr(c): c for c in items}  # None / tuples / mixed: repr labels
+
+    def _from_unit(self, u: np.ndarray) -> list:
+        n = len(self.choices)
+        return [self.choices[int(i)] for i in np.clip(np.floor(u * n), 0, n - 1)]
+
+    def _grid(self, name: str | None) -> list:
+        return list(self.choices)
+
+    def to_scipy(self) -> list:
+        """The list of choices (scikit-learn samples lists uniformly)."""
+        return list(self.choices)
+
+    def to_keras_tuner(self, hp, name: str):
+        """``hp.Choice(name, ...)``; returns the actual choice.
+
+        Choices of one KT type (str, int, float or bool) are registered as they
+        are; a mix of ints and floats as floats; anything else (None, tuples,
+        mixed types) as their ``repr`` strings (``"None"``, ``"(64, 32)"``),
+        mapped back to the real value here and in
+        :meth:`SearchSpace.from_keras_tuner_values`.
+        """
+        labels = list(self._kt)
+        return self._kt[hp.Choice(name, labels)]
+
+    def _from_kt(self, values: Mapping, name: str):
+        label = values[name]
+        if label not in self._kt:
+            raise ValueError(
+                f"Keras Tuner value {name}={label!r} is not one of {list(self._kt)}; the "
+                "values must come from a model built with this space."
+            )
+        return self._kt[label]
+
+    def contains(self, value) -> bool:
+        try:
+            key = _key(_plain(value, "value"))
+        except (TypeError, ValueError):
+            return False
+        return any(key == _key(c) for c in self.choices)
+
+    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Categorical":
+        keys = {_key(_plain(v, "value")) for v in self._check_good(values, margin)}
+        return Categorical([c for c in self.choices if _key(c) in keys])
+
+    def get_config(self) -> dict:
+        return {"type": "Categorical", "choices": [_json_safe(c) for c in self.choices]}
+
+    def __repr__(self) -> str:
+        return f"Categorical({list(self.choices)!r})"
+
+
+class Fixed(Dimension):
+    """A value that is not searched (str, int, float, bool, None or tuple).
+
+    Examples
+    --------
+    >>> Fixed("adam").grid()
+    ['adam']
+    """
+
+    _POSITIONAL = ("value",)
+
+    def __init__(self, value):
+        self.value = _prefixed("Fixed", _plain, value, "value")
+
+    def _from_unit(self, u: np.ndarray) -> list:
+        return [self.value] * len(u)
+
+    def _grid(self, name: str | None) -> list:
+        return [self.value]
+
+    def to_scipy(self) -> list:
+        """``[value]``."""
+        return [self.value]
+
+    def to_keras_tuner(self, hp, name: str):
+        """``hp.Fixed(name, value)`` for str/int/float/bool; None/tuples are not registered."""
+        if isinstance(self.value, _KT_TYPES):
+            hp.Fixed(name, self.value)
+        return self.value
+
+    def _from_kt(self, values: Mapping, name: str):
+        return self.value
+
+    def contains(self, value) -> bool:
+        try:
+            return _key(_plain(value, "value")) == _key(self.value)
+        except (TypeError, ValueError):
+            return False
+
+    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Fixed":
+        return self
+
+    def get_config(self) -> dict:
+        return {"type": "Fixed", "value": _json_safe(self.value)}
+
+    def __repr__(self) -> str:
+        return f"Fixed({self.value!r})"
+
+
+_TYPES: dict[str, type] = {"Int": Int, "Float": Float, "Categorical": Categorical, "Fixed": Fixed}
