@@ -30,9 +30,13 @@ from typing import Callable, Sequence
 
 from ._version import __version__
 
-__all__ = ["Subcommand", "SUBCOMMANDS", "register", "build_parser", "main"]
+__all__ = ["Subcommand", "SUBCOMMANDS", "CommandError", "register", "build_parser", "main"]
 
 PROG = "kerastune-kit"
+
+
+class CommandError(Exception):
+    """A user error found while running a subcommand: printed, exit status 2."""
 
 
 @dataclass(frozen=True)
@@ -184,8 +188,9 @@ def _summary_sentence(table) -> str:
 
 
 def _quiet_tensorflow() -> None:
-    """Hide TensorFlow's info/warning chatter (call before importing it)."""
+    """Hide TensorFlow's info/warning chatter (call before importing it); draw off-screen."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MPLBACKEND", "Agg")
     tf_logger = logging.getLogger("tensorflow")
     if tf_logger.level == logging.NOTSET:  # respect a level the user chose
         tf_logger.setLevel(logging.ERROR)
@@ -242,6 +247,9 @@ register(
         _run_baseline,
     )
 )
+
+
+from . import cli_search as _cli_search  # noqa: E402,F401  (registers tune, sweep, report)
 
 
 # --------------------------------------------------------------------------
@@ -301,7 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command is None:
         parser.error(f"choose a command: {', '.join(SUBCOMMANDS)} (see {PROG} --help)")
-    return int(SUBCOMMANDS[args.command].run(args))
+    try:
+        return int(SUBCOMMANDS[args.command].run(args))
+    except CommandError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

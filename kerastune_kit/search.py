@@ -40,6 +40,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
+from ._columns import TRIAL_COLUMNS, TRIAL_TAIL
 from ._validation import check_choice, check_number, check_positive_int
 from .baseline import compare_with_baseline
 from .callbacks import as_callback_list
@@ -51,10 +52,6 @@ __all__ = ["tune", "TuneResult", "sweep", "STRATEGIES", "TRIAL_COLUMNS"]
 STRATEGIES = ("grid", "random", "halving", "hyperband", "bayesian", "kt-random", "coarse-to-fine")
 _KERAS_TUNER = ("hyperband", "bayesian", "kt-random")
 
-#: Columns of ``TuneResult.trials``, before the parameter columns.
-TRIAL_COLUMNS = ("trial", "round", "strategy", "status", "score", "score_std")
-#: Columns after the parameter columns.
-TRIAL_TAIL = ("epochs_trained", "fit_time", "train_curve", "val_curve")
 
 
 @dataclass

@@ -1,0 +1,102 @@
+"""A self-contained HTML report of a search: tables and every plot, no network needed.
+
+Figures are embedded as base64 PNG ``data:`` URIs and the styling is inline,
+so the file opens in a browser on a machine without network access and can be
+mailed or archived as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_report", "render_report"]
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.85rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+th { background: #f3f3f3; }
+figure { margin: 1rem 0; } img { max-width: 100%; }
+.note { color: #555; font-size: 0.9rem; }
+"""
+
+
+def _figure_html(figure, caption: str) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _figures(result) -> list[tuple[str, Any]]:
+    """(caption, figure) pairs for the plots that apply to this result."""
+    from . import plots
+
+    made = []
+    trials = result.trials
+    ok = trials[trials["status"] == "ok"]
+    if len(ok):
+        made.append(("Best trials: validation (solid) and training (dashed) accuracy per epoch",
+                     lambda: plots.plot_best_trials(result, k=min(20, len(ok)))))
+        made.append(("Score against each parameter", lambda: plots.plot_scores(result)))
+        numeric = [n for n in result.space.names
+                   if ok[n].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all()
+                   and ok[n].nunique() > 1]
+        if len(numeric) >= 2:
+            made.append((f"Mean score by {numeric[0]} and {numeric[1]}",
+                         lambda: plots.plot_param_heatmap(result, numeric[0], numeric[1]).figure))
+    if getattr(result, "baseline_", None) is not None:
+        made.append(("Per-fold scores, tuned network against logistic regression (paired)",
+                     lambda: plots.plot_baseline_comparison(result.baseline_).figure))
+    return [(caption, make()) for caption, make in made]
+
+
+def render_report(result, *, title: str = "kerastune_kit search report",
+                  notes: dict[str, Any] | None = None) -> str:
+    """Return the report of ``result`` (a TuneResult or a loaded result) as HTML text."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    trials = result.trials
+    n_ok = int((trials["status"] == "ok").sum())
+    summary = {
+        "strategy": result.strategy,
+        "trials": f"{len(trials)} ({n_ok} finished, {len(trials) - n_ok} failed)",
+        "best score": f"{result.best_score_:.4f}",
+        "best parameters": ", ".join(f"{k}={v!r}" for k, v in result.best_params_.items()),
+        **{k: str(v) for k, v in (notes or {}).items()},
+    }
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+                   for k, v in summary.items())
+    parts.append(f"<h2>Summary</h2><table>{rows}</table>")
+    parts.append("<h2>Top trials</h2>" + result.top(10).to_html(float_format=lambda v: f"{v:.4g}",
+                                                                 index=False, border=0))
+    if getattr(result, "baseline_", None) is not None:
+        parts.append("<h2>Comparison with the logistic-regression baseline</h2>"
+                     "<p class='note'>Same folds for both models; p-value from the corrected "
+                     "resampled t-test (Nadeau &amp; Bengio).</p>"
+                     + result.baseline_.to_html(float_format=lambda v: f"{v:.4f}", border=0,
+                                                na_rep=""))
+    parts.append("<h2>Plots</h2>")
+    parts.extend(_figure_html(figure, caption) for caption, figure in _figures(result))
+    parts.append(f"<h2>Search space</h2><pre>{html.escape(repr(result.space))}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(result, path, **kwargs) -> Path:
+    """Write :func:`render_report` to ``path`` (a file, or a folder to hold ``report.html``)."""
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() not in (".html", ".htm"):
+        path = path / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(result, **kwargs), encoding="utf-8")
+    return path

@@ -1,0 +1,111 @@
+"""Save a search's results as plain data, and read them back.
+
+A results folder holds only plain, safe-to-open files:
+
+* ``trials.csv``: the trials table (per-epoch curves as JSON lists);
+* ``best_params.json``: the best parameters, the score and the strategy;
+* ``space.json``: the search space (:meth:`SearchSpace.to_json`);
+* ``baseline.csv``: the comparison with logistic regression, when made;
+* ``best_model.keras``: the refitted best network in the Keras format
+  (load it with :func:`kerastune_kit.load_checkpoint`, safe mode on).
+
+Nothing is pickled, so opening a results folder never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .space import SearchSpace
+
+__all__ = ["save_result", "load_result", "SavedResult"]
+
+_CURVES = ("train_curve", "val_curve")
+
+
+@dataclass
+class SavedResult:
+    """A search result read back from its folder (no estimator: see ``best_model.keras``)."""
+
+    trials: pd.DataFrame
+    best_params_: dict
+    best_score_: float
+    strategy: str
+    space: SearchSpace
+    baseline_: pd.DataFrame | None
+    directory: Path
+
+    def top(self, k: int = 10) -> pd.DataFrame:
+        """The ``k`` best finished trials, best first, without the curve columns."""
+        ok = self.trials[self.trials["status"] == "ok"]
+        return ok.sort_values("score", ascending=False).head(k).drop(columns=list(_CURVES))
+
+
+def _jsonable(value: Any):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Path]:
+    """Write ``result`` (a TuneResult) into ``directory``; return the paths written.
+
+    ``extra`` (JSON-safe) is stored in ``best_params.json`` under ``"extra"``,
+    e.g. the dataset name and the final test scores.
+    """
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"directory={str(directory)!r} cannot be created ({err}); choose a "
+                      "writable output folder.") from None
+    paths = {"trials": folder / "trials.csv", "best_params": folder / "best_params.json",
+             "space": folder / "space.json"}
+    table = result.trials.copy()
+    for column in _CURVES:
+        table[column] = table[column].map(lambda curve: json.dumps([float(v) for v in curve]))
+    table.to_csv(paths["trials"], index=False)
+    summary = {
+        "strategy": result.strategy,
+        "best_score": float(result.best_score_),
+        "best_params": {k: _jsonable(v) for k, v in result.best_params_.items()},
+        "extra": extra or {},
+    }
+    paths["best_params"].write_text(json.dumps(summary, indent=2, default=repr), encoding="utf-8")
+    result.space.to_json(paths["space"])
+    if getattr(result, "baseline_", None) is not None:
+        paths["baseline"] = folder / "baseline.csv"
+        result.baseline_.to_csv(paths["baseline"])
+    estimator = getattr(result, "best_estimator_", None)
+    if estimator is not None:
+        model = estimator[-1] if hasattr(estimator, "steps") else estimator
+        paths["best_model"] = folder / "best_model.keras"
+        model.model_.save(paths["best_model"])
+    return paths
+
+
+def load_result(directory) -> SavedResult:
+    """Read a folder written by :func:`save_result`."""
+    folder = Path(directory)
+    trials_path = folder / "trials.csv"
+    if not trials_path.exists():
+        raise FileNotFoundError(
+            f"{str(folder)!r} holds no trials.csv: pass the output folder of a "
+            "`kerastune-kit tune` run (or of save_result).")
+    trials = pd.read_csv(trials_path)
+    for column in _CURVES:
+        trials[column] = trials[column].map(json.loads)
+    summary = json.loads((folder / "best_params.json").read_text(encoding="utf-8"))
+    space = SearchSpace.from_json(folder / "space.json")
+    baseline_path = folder / "baseline.csv"
+    baseline = pd.read_csv(baseline_path, index_col=0) if baseline_path.exists() else None
+    return SavedResult(trials=trials, best_params_=summary["best_params"],
+                       best_score_=summary["best_score"], strategy=summary["strategy"],
+                       space=space, baseline_=baseline, directory=folder)

@@ -1,0 +1,114 @@
+"""`kerastune-kit tune`, `sweep` and `report`: the main job end to end, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from kerastune_kit.cli import CommandError, main
+from kerastune_kit.cli_search import parse_assignments, parse_dimension
+from kerastune_kit.results import load_result
+from kerastune_kit.space import Categorical, Fixed, Float, Int
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("16:256:16", Int(16, 256, step=16)),
+        ("1:3", Int(1, 3)),
+        ("1e-4:1e-1:log", Float(1e-4, 1e-1, scale="log")),
+        ("0.9:0.999:reverse_log", Float(0.9, 0.999, scale="reverse_log")),
+        ("0.0:0.5", Float(0.0, 0.5)),
+        ("0.0:0.6:0.2", Float(0.0, 0.6, step=0.2)),
+        ("0.2,0.4,0.6", Categorical([0.2, 0.4, 0.6])),
+        ("relu,tanh", Categorical(["relu", "tanh"])),
+        ("relu", Fixed("relu")),
+        ("64", Fixed(64)),
+    ],
+)
+def test_set_specs_become_dimensions(spec, expected):
+    assert parse_dimension(spec) == expected
+
+
+@pytest.mark.parametrize("items, fragment", [
+    (["nodes"], "write name=spec"),
+    (["nodes=1:2:3:4"], "cannot read the range"),
+    (["nodes=5:1"], "nodes=5:1"),
+])
+def test_bad_set_specs_are_explained(items, fragment):
+    with pytest.raises(CommandError, match=re.escape(fragment)):
+        parse_assignments(items)
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["tune", "--dataset", "iris"], "is not one of"),
+        (["tune", "--dataset", "missing.csv"], "no such file"),
+        (["tune", "--dataset", "{csv}"], "--target"),
+        (["tune", "--dataset", "{csv}", "--target", "spieces"], "Did you mean 'species'"),
+        (["tune", "--out", "/proc/no-such-place"], "not a writable folder"),
+        (["tune", "--set", "nodes"], "name=spec"),
+        (["report", "{tmp}"], "holds no trials.csv"),
+        (["sweep", "--param", "n_layers", "--values", "1", "--seeds", "a"], "--seeds"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(argv, fragment, tmp_path, capsys):
+    csv = tmp_path / "data.csv"
+    csv.write_text("a,species\n1,x\n2,y\n")
+    argv = [a.format(csv=csv, tmp=tmp_path) for a in argv]
+    if argv[0] == "tune" and "--out" not in argv:
+        argv += ["--out", str(tmp_path / "out")]
+    if argv[0] == "sweep":
+        argv += ["--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_unknown_strategy_is_refused_by_argparse(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["tune", "--strategy", "hyperbnd"])
+    assert info.value.code == 2
+    assert "invalid choice: 'hyperbnd'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tune_runs_the_main_job_and_writes_everything(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["tune", "--budget", "2", "--cv", "2", "--epochs", "3", "--out", str(out),
+                 "--set", "nodes=8:32:8", "--set", "n_layers=1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for expected in ("Top trials", "keras_mlp", "logreg_baseline", "p_value",
+                     "Test accuracy (test split used once)", "Best parameters"):
+        assert expected in printed
+    for name in ("trials.csv", "best_params.json", "space.json", "baseline.csv",
+                 "best_model.keras", "report.html"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "best_params.json").read_text())
+    assert set(summary["best_params"]) == {"n_layers", "nodes", "dropout", "learning_rate", "batch_size"}
+    assert summary["best_params"]["nodes"] in (8, 16, 24, 32)
+    assert set(summary["extra"]["test_accuracy"]) == {"keras_mlp", "logreg_baseline"}
+
+    page = (out / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page  # opens offline
+    assert page.count("data:image/png;base64,") >= 4  # every plot embedded
+    assert "Top trials" in page and "logistic-regression baseline" in page
+
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").exists()
+    loaded = load_result(out)
+    assert len(loaded.trials) == 2 and loaded.best_params_ == summary["best_params"]
+    assert all(len(curve) == 3 for curve in loaded.trials["train_curve"])
+
+
+@pytest.mark.slow
+def test_sweep_command_prints_and_plots(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--param", "n_layers", "--values", "0,1", "--seeds", "0",
+                 "--epochs", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "val_score" in printed and (out / "sweep.csv").exists() and (out / "sweep.png").exists()
