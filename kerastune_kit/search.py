@@ -71,7 +71,11 @@ class TuneResult:
     best_score_ : float
     best_estimator_ : estimator
         ``KerasMLPClassifier`` with the best parameters (inside a Pipeline when
-        a preprocessor was used), refitted on all the training data.
+        a preprocessor was used), refitted on the training data it was given.
+        For the scikit-learn strategies it keeps the candidates'
+        ``validation_split`` (its validation curve and early stopping come
+        from that part); for Keras Tuner strategies it trains on all of it for
+        the best trial's number of epochs.
     baseline_ : DataFrame or None
         :func:`~kerastune_kit.compare_with_baseline` of the best estimator.
     spaces_ : list of SearchSpace
