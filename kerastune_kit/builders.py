@@ -8,12 +8,15 @@ network whichever search runs it.
 
 from __future__ import annotations
 
+import json
 import numbers
 from typing import Any, Mapping, Sequence
 
 import keras
 
 from ._validation import check_choice, check_number, check_positive_int
+
+SPEC_ATTRIBUTE = "_kerastune_spec"  # read by kerastune_kit.fastfit
 
 __all__ = [
     "build_mlp",
@@ -349,4 +352,47 @@ def build_mlp(
         metrics=list(metrics) if metrics else None,
         run_eagerly=run_eagerly,
     )
+    # The arguments that rebuild this architecture, for kerastune_kit.fastfit:
+    # networks that differ only in learning rate and seed share one traced program.
+    arguments = dict(
+        hidden_layer_sizes=widths, activation=activation, kernel_initializer=init_name,
+        kernel_l1=kernel_l1, kernel_l2=kernel_l2, activity_l1=activity_l1,
+        activity_l2=activity_l2, dropout=dropout, max_norm=max_norm, batch_norm=batch_norm,
+        optimizer=optimizer, learning_rate=learning_rate, momentum=momentum, beta_1=beta_1,
+        beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay,
+        optimizer_kwargs=dict(optimizer_kwargs or {}), loss=loss,
+        metrics=tuple(metrics) if metrics else None, input_shape=shape, n_classes=classes,
+        seed=seed,
+    )
+    if activation in _ZERO_AT_ZERO:
+        arguments["hidden_layer_sizes"] = tuple(_padded_width(w) for w in widths)
+    key = _architecture_key(arguments) if not run_eagerly else None
+    if key is not None:
+        setattr(model, SPEC_ATTRIBUTE, (key, arguments))
     return model
+
+
+#: Activations with f(0) = 0. A hidden unit whose weights in and out are all
+#: zero then outputs 0 and gets zero gradients under every optimiser and
+#: penalty here, so a network of these can train inside a wider template,
+#: zero-padded, exactly as it trains at its own width (kerastune_kit.fastfit).
+_ZERO_AT_ZERO = frozenset(ACTIVATIONS) - {"sigmoid", "softplus"}
+
+
+def _padded_width(width: int) -> int:
+    """The template width for a hidden layer: the next of 16, 64, 256, 1024, ..."""
+    padded = 16
+    while padded < width:
+        padded *= 4
+    return padded
+
+
+def _architecture_key(arguments: Mapping[str, Any]) -> str | None:
+    """A text key for everything but the learning rate and seed, or None if not plain data."""
+    if isinstance(arguments["learning_rate"], keras.optimizers.schedules.LearningRateSchedule):
+        return None
+    shape = {k: v for k, v in arguments.items() if k not in ("learning_rate", "seed")}
+    try:
+        return json.dumps(shape, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):  # optimizer, loss or metric objects: no shared program
+        return None

@@ -38,6 +38,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from ._validation import check_number, did_you_mean
 from .builders import build_mlp
 from .callbacks import as_callback_list
+from .fastfit import FastFitView
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -332,15 +333,32 @@ loss, metrics, run_eagerly
         # for the rest of the process (it sets TF_DETERMINISTIC_OPS before
         # asking whether determinism was on), after which every unseeded fit
         # fails with "Random ops require a seed". Seed with ours instead.
+        # Python and NumPy are seeded for the whole fit (the fast path shuffles
+        # with NumPy; its dropout seeds live in the model). TensorFlow's global
+        # seed and deterministic ops are set only if the fit falls back to
+        # Model.fit: setting them clears TensorFlow's kernel caches, which would
+        # make every fast fit re-instantiate its traced program.
         seed, self._random_state = self._random_state, None
+        model, self.model_ = self.model_, FastFitView(
+            self.model_, fallback_context=lambda: seeded(seed))  # see kerastune_kit.fastfit
         try:
-            with seeded(seed):
+            with seeded(seed, tensorflow=False):
                 super()._fit_keras_model(
                     X, y, sample_weight, warm_start=warm_start, epochs=epochs,
                     initial_epoch=initial_epoch, **kwargs,
                 )
         finally:
             self._random_state = seed
+            self.model_ = model
+
+    def _predict_raw(self, X, **kwargs):
+        if not hasattr(self, "model_"):
+            return super()._predict_raw(X, **kwargs)  # scikeras' NotFittedError
+        model, self.model_ = self.model_, FastFitView(self.model_)
+        try:
+            return super()._predict_raw(X, **kwargs)
+        finally:
+            self.model_ = model
 
     def _build_keras_model(self):
         params = {name: getattr(self, name) for name in BUILDER_PARAMS}
@@ -374,25 +392,30 @@ loss, metrics, run_eagerly
 
 
 @contextlib.contextmanager
-def seeded(seed: int | None):
+def seeded(seed: int | None, *, tensorflow: bool = True):
     """Seed Python, NumPy and Keras for one training run, then restore them.
 
-    With the TensorFlow backend, TensorFlow's deterministic ops are on inside
-    the block and back to their previous state after it.
+    With the TensorFlow backend (and ``tensorflow=True``), TensorFlow's
+    global seed is set and its deterministic ops are on inside the block and
+    back to their previous state after it.
     """
     if seed is None:
         yield
         return
     python_state, numpy_state = random.getstate(), np.random.get_state()
     tf = None
-    if keras.backend.backend() == "tensorflow":
+    if not tensorflow:
+        random.seed(seed)
+        np.random.seed(seed)
+    elif keras.backend.backend() == "tensorflow":
         import tensorflow as tf
         from tensorflow.python.eager import context
         from tensorflow.python.framework import config as tf_config
 
         tf_seed = context.global_seed()
         was_deterministic = tf_config.is_op_determinism_enabled()
-    keras.utils.set_random_seed(seed)
+    if tensorflow:
+        keras.utils.set_random_seed(seed)
     if tf is not None:
         tf.config.experimental.enable_op_determinism()
     try:

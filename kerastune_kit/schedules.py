@@ -65,6 +65,14 @@ class ConfigurableCallback(keras.callbacks.Callback, BaseEstimator):
         """Attributes that only make sense during one training run."""
         return ()
 
+    def needs_every_step(self) -> bool:
+        """Whether the batch hooks must run after every step.
+
+        False: like Keras with ``steps_per_execution``, they may run once per
+        span of steps (:mod:`kerastune_kit.fastfit` trains a whole epoch per span).
+        """
+        return False
+
     __repr__ = BaseEstimator.__repr__
 
 
@@ -118,6 +126,9 @@ class LearningRateSchedule(ConfigurableCallback):
     def _apply(self, t: float) -> None:
         self._used = float(self.rate(np.float64(t), np))
         self.model.optimizer.learning_rate = self._used
+
+    def needs_every_step(self) -> bool:
+        return bool(self.per_step)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -418,9 +418,8 @@ def _is_keras_tuner_worker() -> bool:
 def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, preprocessor,
                      estimator_params, max_epochs, factor, callbacks, directory, project_name,
                      random_state, worker=False):
-    import keras_tuner as kt
-
-    from .hypermodel import FIT_PARAMS, MLPHyperModel, trial_key
+    from .hypermodel import FIT_PARAMS, BayesianOptimization, Hyperband, MLPHyperModel, RandomSearch
+    from .hypermodel import trial_key
 
     X_train, X_val, y_train, y_val, encoder = _holdout(X, y, validation_split, random_state,
                                                        preprocessor)
@@ -441,11 +440,11 @@ def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, prepr
     common = dict(objective="val_accuracy", directory=str(directory), project_name=project_name,
                   seed=random_state, overwrite=not worker)
     if strategy == "hyperband":
-        tuner = kt.Hyperband(hypermodel, max_epochs=max_epochs, factor=factor, **common)
+        tuner = Hyperband(hypermodel, max_epochs=max_epochs, factor=factor, **common)
     elif strategy == "bayesian":
-        tuner = kt.BayesianOptimization(hypermodel, max_trials=n_trials, **common)
+        tuner = BayesianOptimization(hypermodel, max_trials=n_trials, **common)
     else:
-        tuner = kt.RandomSearch(hypermodel, max_trials=n_trials, **common)
+        tuner = RandomSearch(hypermodel, max_trials=n_trials, **common)
     search_kwargs = {}
     if strategy != "hyperband" and "epochs" not in space:
         search_kwargs["epochs"] = fixed.get("epochs", KerasMLPClassifier().epochs)

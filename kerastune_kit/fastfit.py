@@ -1,0 +1,385 @@
+"""Fast training of small in-memory networks: one traced program per architecture.
+
+Why
+---
+A search trains many small networks. With TensorFlow, ``Model.fit`` on a
+network of a few thousand weights spends almost all of its time on overhead,
+not arithmetic: about a second tracing (and XLA-compiling) a new training
+function for every new model, 55-85 ms per epoch rebuilding a ``tf.data``
+iterator, and a Python round trip for every step. The maths of one fit is
+about a millisecond.
+
+How
+---
+For each architecture (everything :func:`~kerastune_kit.build_mlp` was given
+except the learning rate and the seed) this module keeps one private
+*template* model with three traced TensorFlow functions: run a span of
+training steps over in-memory tensors (a ``tf.while_loop``, batch size and
+row order as tensors, so no shape change retraces), evaluate, and predict.
+To train a user's model, its weights, dropout seeds, optimiser state and
+learning rate are copied into the template, the template trains, and the new
+values are copied back after every span, before the callbacks run. The
+user's model stays the user's own object: nothing is shared between two
+fitted estimators, and the template never leaves this module.
+
+Semantics are those of ``Model.fit`` with ``steps_per_execution`` equal to
+the steps of one epoch: the same ``train_step`` / ``test_step`` (loss,
+regularisation penalties, optimiser, metrics), the same epochs, batches,
+shuffling each epoch, validation each epoch, callbacks and ``History``.
+As with ``steps_per_execution``, batch-level callback hooks are called once
+per span; a callback that needs every step (a per-step learning-rate
+schedule, or any unknown callback with batch hooks) gets spans of one step.
+
+Anything this path does not cover (data that are not arrays, ``class_weight``,
+``validation_split``, ``steps_per_epoch``, eager mode, an optimiser or
+schedule object instead of names and floats) goes to ``Model.fit``
+unchanged. Set the environment variable ``KERASTUNE_FAST_FIT=0`` to send
+everything there.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import threading
+from typing import Any, Mapping
+
+import keras
+import numpy as np
+
+from .builders import SPEC_ATTRIBUTE, build_mlp
+
+__all__ = ["fast_fit", "fast_predict", "fast_fit_enabled", "clear_programs", "FastFitView"]
+
+_MAX_PROGRAMS = 16
+_PROGRAMS: "collections.OrderedDict[str, _Program]" = collections.OrderedDict()
+_PROGRAMS_LOCK = threading.Lock()
+_FIT_KEYWORDS = {
+    "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
+    "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch",
+    "validation_steps", "validation_batch_size", "validation_freq",
+}
+
+
+def fast_fit_enabled() -> bool:
+    """False when the environment variable ``KERASTUNE_FAST_FIT`` is ``0``."""
+    return os.environ.get("KERASTUNE_FAST_FIT", "1").strip().lower() not in ("0", "false", "no")
+
+
+def clear_programs() -> None:
+    """Forget every traced template (they are rebuilt on the next fit)."""
+    with _PROGRAMS_LOCK:
+        _PROGRAMS.clear()
+
+
+class _Program:
+    """A template model of one architecture and its traced train/test/forward functions."""
+
+    def __init__(self, template: keras.Model):
+        import tensorflow as tf
+
+        self.model = template
+        self.lock = threading.RLock()
+        self.built = False
+        self._optimizer_initial: list[np.ndarray] = []
+        self._train = tf.function(self._train_span, reduce_retracing=True)
+        self._test = tf.function(self._test_all, reduce_retracing=True)
+        self._forward = tf.function(self._forward_rows, reduce_retracing=True)
+
+    # -- traced bodies ---------------------------------------------------
+    def _train_span(self, x, y, sw, order, batch_size, start, stop):
+        import tensorflow as tf
+
+        n = tf.shape(order)[0]
+        for step in tf.range(start, stop):
+            low = step * batch_size
+            rows = order[low:tf.minimum(low + batch_size, n)]
+            if sw is None:
+                self.model.train_step((tf.gather(x, rows), tf.gather(y, rows)))
+            else:
+                self.model.train_step((tf.gather(x, rows), tf.gather(y, rows), tf.gather(sw, rows)))
+        return self.model.get_metrics_result()
+
+    def _test_all(self, x, y, sw, batch_size):
+        import tensorflow as tf
+
+        n = tf.shape(x)[0]
+        for step in tf.range((n + batch_size - 1) // batch_size):
+            low = step * batch_size
+            high = tf.minimum(low + batch_size, n)
+            if sw is None:
+                self.model.test_step((x[low:high], y[low:high]))
+            else:
+                self.model.test_step((x[low:high], y[low:high], sw[low:high]))
+        return self.model.get_metrics_result()
+
+    def _forward_rows(self, x):
+        return self.model(x, training=False)
+
+    # -- state transfer ----------------------------------------------------
+    def build(self, x, y, sw) -> None:
+        """Create the template's metric, loss and optimiser variables (once)."""
+        if self.built:
+            return
+        batch = (x[:2], y[:2]) if sw is None else (x[:2], y[:2], sw[:2])
+        self.model._symbolic_build(data_batch=batch)
+        self._optimizer_initial = [np.array(v.numpy()) for v in self.model.optimizer.variables]
+        self.built = True
+
+    def push_weights(self, model: keras.Model) -> None:
+        _copy_in(self.model.variables, model.variables)
+
+    def pull_weights(self, model: keras.Model) -> None:
+        _copy_out(self.model.variables, model.variables)
+
+    def push_optimizer(self, model: keras.Model) -> None:
+        mine, theirs = self.model.optimizer, model.optimizer
+        if theirs.built and len(theirs.variables) == len(mine.variables):
+            _copy_in(mine.variables, theirs.variables)
+        else:
+            for variable, value in zip(mine.variables, self._optimizer_initial):
+                variable.assign(value)
+        self.push_learning_rate(model)
+
+    def push_learning_rate(self, model: keras.Model) -> None:
+        self.model.optimizer.learning_rate = float(
+            keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+    def pull_optimizer(self, model: keras.Model) -> None:
+        """Own optimiser <- template state; the learning rate stays the model's own.
+
+        (Callbacks set the model's learning rate; it is pushed before every span.)
+        """
+        mine, theirs = self.model.optimizer, model.optimizer
+        if not theirs.built:
+            theirs.build(model.trainable_variables)
+        if len(theirs.variables) == len(mine.variables):
+            pairs = [(a, b) for a, b in zip(mine.variables, theirs.variables)
+                     if b is not getattr(theirs, "_learning_rate", None)]
+            _copy_out([a for a, _ in pairs], [b for _, b in pairs])
+
+    def compatible(self, model: keras.Model) -> bool:
+        """Same variables, each at most as large as the template's (hidden widths are padded)."""
+        mine, theirs = self.model.variables, model.variables
+        return len(mine) == len(theirs) and all(
+            len(a.shape) == len(b.shape) and a.dtype == b.dtype
+            and all(m >= t for m, t in zip(a.shape, b.shape)) for a, b in zip(mine, theirs))
+
+
+def _copy_in(template_variables, own_variables) -> None:
+    """Template <- own values; a narrower hidden layer fills the top-left block, zeros elsewhere."""
+    import tensorflow as tf
+
+    for mine, theirs in zip(template_variables, own_variables):
+        value = theirs.value
+        if tuple(mine.shape) != tuple(theirs.shape):
+            value = tf.pad(value, [[0, m - t] for m, t in zip(mine.shape, theirs.shape)])
+        mine.assign(value)
+
+
+def _copy_out(template_variables, own_variables) -> None:
+    """Own <- template values (the top-left block of a padded layer)."""
+    for mine, theirs in zip(template_variables, own_variables):
+        value = mine.value
+        if tuple(mine.shape) != tuple(theirs.shape):
+            value = value[tuple(slice(0, t) for t in theirs.shape)]
+        theirs.assign(value)
+
+
+def _program_for(model: keras.Model) -> _Program | None:
+    """The template program for ``model``'s architecture, or None if it has none."""
+    spec = getattr(model, SPEC_ATTRIBUTE, None)
+    if spec is None or not fast_fit_enabled() or getattr(model, "run_eagerly", False):
+        return None
+    key, build_args = spec
+    with _PROGRAMS_LOCK:
+        program = _PROGRAMS.get(key)
+        if program is not None:
+            _PROGRAMS.move_to_end(key)
+    if program is None:
+        program = _Program(build_mlp(**build_args))
+        with _PROGRAMS_LOCK:
+            program = _PROGRAMS.setdefault(key, program)
+            while len(_PROGRAMS) > _MAX_PROGRAMS:
+                _PROGRAMS.popitem(last=False)
+    return program if program.compatible(model) else None
+
+
+def _needs_every_step(callback) -> bool:
+    """Whether a callback must see every training step (not one call per span)."""
+    own = getattr(callback, "needs_every_step", None)
+    if own is not None:
+        return bool(own() if callable(own) else own)
+    if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
+        return False
+    kt_callback = _keras_tuner_callback_type()
+    if kt_callback is not None and isinstance(callback, kt_callback):
+        return _tuner_watches_batches(callback.tuner)
+    base = keras.callbacks.Callback
+    return any(getattr(type(callback), hook) is not getattr(base, hook)
+               for hook in ("on_train_batch_begin", "on_train_batch_end",
+                            "on_batch_begin", "on_batch_end"))
+
+
+def _keras_tuner_callback_type():
+    import sys
+
+    if "keras_tuner" not in sys.modules:
+        return None
+    from keras_tuner.src.engine.tuner_utils import TunerCallback
+
+    return TunerCallback
+
+
+def _tuner_watches_batches(tuner) -> bool:
+    from keras_tuner.src.engine.base_tuner import BaseTuner
+
+    return any(getattr(type(tuner), hook, None) is not getattr(BaseTuner, hook, None)
+               for hook in ("on_batch_begin", "on_batch_end"))
+
+
+def _as_array(data):
+    return data if isinstance(data, np.ndarray) else None
+
+
+def _unsupported(kwargs: Mapping[str, Any]) -> bool:
+    if set(kwargs) - _FIT_KEYWORDS:
+        return True
+    if kwargs.get("class_weight") is not None or kwargs.get("validation_split"):
+        return True
+    if kwargs.get("steps_per_epoch") is not None or kwargs.get("validation_steps") is not None:
+        return True
+    if kwargs.get("validation_freq", 1) != 1 or kwargs.get("shuffle", True) not in (True, False):
+        return True
+    validation = kwargs.get("validation_data")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
+            return True
+        if any(v is not None and _as_array(v) is None for v in validation):
+            return True
+    sw = kwargs.get("sample_weight")
+    return sw is not None and _as_array(sw) is None
+
+
+def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None, **kwargs):
+    """Train ``model`` like ``model.fit(x, y, **kwargs)``, through its architecture's template.
+
+    Returns the ``History`` callback, as ``Model.fit`` does. Falls back to
+    ``model.fit`` for anything the fast path does not cover (see the module
+    docstring), inside ``fallback_context()`` when one is given.
+    """
+    program = _program_for(model)
+    if (program is None or _as_array(x) is None or _as_array(y) is None or len(x) == 0
+            or _unsupported(kwargs)):
+        with fallback_context() if fallback_context is not None else contextlib.nullcontext():
+            return model.fit(x, y, **kwargs)
+    with program.lock:
+        return _fit_with(program, model, x, y, **kwargs)
+
+
+def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verbose="auto",
+              callbacks=None, validation_data=None, shuffle=True, sample_weight=None,
+              initial_epoch=0, validation_batch_size=None, **_ignored):
+    import tensorflow as tf
+
+    batch_size = int(batch_size or 32)
+    n = len(x)
+    x_t, y_t = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    sw_t = None if sample_weight is None else tf.convert_to_tensor(sample_weight, "float32")
+    val = None
+    if validation_data is not None:
+        vx, vy, *rest = validation_data
+        vsw = rest[0] if rest else None
+        val = (tf.convert_to_tensor(vx), tf.convert_to_tensor(vy),
+               None if vsw is None else tf.convert_to_tensor(vsw, "float32"))
+    program.build(x_t, y_t, sw_t)
+    steps = -(-n // batch_size)
+    callback_list = callbacks if isinstance(callbacks, keras.callbacks.CallbackList) else (
+        keras.callbacks.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose not in (0, "auto"),
+            verbose=verbose, epochs=epochs, steps=steps, model=model))
+    every_step = any(_needs_every_step(cb) for cb in callback_list.callbacks)
+    span = 1 if every_step else steps
+    bs_t = tf.constant(batch_size, tf.int32)
+    val_bs_t = tf.constant(int(validation_batch_size or batch_size), tf.int32)
+
+    program.push_weights(model)
+    program.push_optimizer(model)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict = {}
+    epoch_logs = None
+    for epoch in range(initial_epoch, epochs):
+        program.model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        order = tf.convert_to_tensor(
+            np.random.permutation(n) if shuffle else np.arange(n), tf.int32)
+        program.push_weights(model)  # callbacks may have changed them
+        for begin in range(0, steps, span):
+            end = min(begin + span, steps)
+            callback_list.on_train_batch_begin(begin)
+            program.push_learning_rate(model)
+            logs = program._train(x_t, y_t, sw_t, order, bs_t,
+                                  tf.constant(begin, tf.int32), tf.constant(end, tf.int32))
+            logs = {k: float(v) for k, v in logs.items()}
+            if span < steps:
+                program.pull_weights(model)
+            callback_list.on_train_batch_end(end - 1, logs)
+            if model.stop_training:
+                break
+        program.pull_weights(model)
+        program.pull_optimizer(model)
+        epoch_logs = dict(logs)
+        if val is not None:
+            program.model.reset_metrics()
+            val_logs = program._test(val[0], val[1], val[2], val_bs_t)
+            epoch_logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs=epoch_logs)
+    for callback in callback_list.callbacks:
+        if isinstance(callback, keras.callbacks.History):
+            return callback
+    return model.history
+
+
+def fast_predict(model: keras.Model, x, batch_size: int | None = None, **kwargs) -> np.ndarray:
+    """``model.predict(x)`` through the architecture's template (no new tracing)."""
+    program = _program_for(model)
+    if program is None or _as_array(x) is None or kwargs.get("callbacks") or (
+            set(kwargs) - {"verbose", "callbacks", "steps"}) or kwargs.get("steps") is not None:
+        return model.predict(x, batch_size=batch_size, **kwargs)
+    import tensorflow as tf
+
+    chunk = max(int(batch_size or 32), 4096)
+    with program.lock:
+        if not program.built:
+            return model.predict(x, batch_size=batch_size, **kwargs)
+        program.push_weights(model)
+        parts = [program._forward(tf.convert_to_tensor(x[i:i + chunk]))
+                 for i in range(0, len(x), chunk)]
+    return np.concatenate([np.asarray(p) for p in parts]) if parts else model.predict(x)
+
+
+class FastFitView:
+    """A stand-in for a Keras model whose ``fit``/``predict`` take the fast path.
+
+    Every other attribute is the model's own. Used by the estimator for the
+    span of one ``fit`` or ``predict`` call, so scikeras' code calls the fast
+    path without knowing.
+    """
+
+    def __init__(self, model: keras.Model, fallback_context=None):
+        self._model = model
+        self._fallback_context = fallback_context
+
+    def fit(self, x=None, y=None, **kwargs):
+        return fast_fit(self._model, x, y, fallback_context=self._fallback_context, **kwargs)
+
+    def predict(self, x, batch_size=None, **kwargs):
+        return fast_predict(self._model, x, batch_size=batch_size, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)

@@ -1,0 +1,199 @@
+"""The fast training path trains the same model as Model.fit, without retracing per fit."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from kerastune_kit import KerasMLPClassifier, StepDecay, TrainingDiverged, build_mlp, make_callbacks
+from kerastune_kit import fastfit
+from kerastune_kit.callbacks import DivergenceGuard
+
+
+@pytest.fixture(autouse=True)
+def fresh_programs():
+    fastfit.clear_programs()
+    yield
+    fastfit.clear_programs()
+
+
+def _program(model):
+    return fastfit._program_for(model)
+
+
+CONFIGS = [
+    dict(nodes=32, n_layers=2),
+    dict(nodes=16, n_layers=1, activation="tanh", kernel_l2=1e-3, optimizer="sgd",
+         momentum=0.9, learning_rate=0.05),
+    dict(hidden_layer_sizes=(24, 12), batch_norm=True, optimizer="rmsprop",
+         activity_l1=1e-4, max_norm=2.0),
+    dict(n_layers=0, optimizer="nadam", learning_rate=0.01),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(map(str, c.values()))[:40])
+def test_fast_fit_follows_keras_fit_step_for_step(iris, config):
+    """Same seed, same batches in the same order: the same losses and weights as Model.fit."""
+    X, y = iris
+    kwargs = dict(epochs=4, batch_size=16, shuffle=False, verbose=0,
+                  validation_data=(X[:30], y[:30]))
+    plain = build_mlp(**config, input_shape=4, n_classes=3, seed=3)
+    fast = build_mlp(**config, input_shape=4, n_classes=3, seed=3)
+    expected = plain.fit(X, y, **kwargs).history
+    got = fastfit.fast_fit(fast, X, y, **kwargs).history
+    assert _program(fast) is not None, "this configuration should take the fast path"
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=2e-3, atol=2e-4, err_msg=key)
+    for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
+    assert int(fast.optimizer.iterations) == int(plain.optimizer.iterations) == 4 * -(-len(X) // 16)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", [
+    dict(nodes=64, dropout=0.3),
+    dict(nodes=32, n_layers=3, activation="elu", kernel_l1=1e-4, optimizer="adamw",
+         weight_decay=1e-3),
+    dict(nodes=16, optimizer="sgd", learning_rate=0.1, batch_size=8),
+])
+def test_fast_estimator_reaches_the_accuracy_of_plain_keras(penguins_split, config):
+    """With shuffling and dropout the paths draw different random numbers: same accuracy within noise."""
+    X_train, X_test, y_train, y_test = penguins_split
+    batch_size = config.pop("batch_size", 16)
+    fast_scores, plain_scores = [], []
+    for seed in range(3):
+        est = KerasMLPClassifier(**config, epochs=15, batch_size=batch_size, random_state=seed)
+        fast_scores.append(est.fit(X_train, y_train).score(X_test, y_test))
+        model = build_mlp(**config, input_shape=X_train.shape[1], n_classes=3, seed=seed)
+        model.fit(X_train, y_train, epochs=15, batch_size=batch_size, verbose=0)
+        plain_scores.append(float(np.mean(model.predict(X_test, verbose=0).argmax(1) == y_test)))
+    assert abs(np.mean(fast_scores) - np.mean(plain_scores)) <= 0.05, (fast_scores, plain_scores)
+    assert min(fast_scores) >= 0.85
+
+
+@pytest.fixture(scope="module")
+def penguins_split():
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelEncoder
+
+    from kerastune_kit import load_penguins, make_preprocessor
+
+    X, y = load_penguins(return_X_y=True)
+    y = LabelEncoder().fit_transform(y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0)
+    pre = make_preprocessor().fit(X_train)
+    return (pre.transform(X_train).astype("float32"), pre.transform(X_test).astype("float32"),
+            y_train, y_test)
+
+
+def test_one_trace_serves_every_fit_of_an_architecture(iris):
+    X, y = iris
+    models = []
+    for lr, batch_size in [(1e-3, 8), (5e-3, 13), (2e-2, 32), (1e-2, 150)]:
+        est = KerasMLPClassifier(nodes=8, learning_rate=lr, batch_size=batch_size, epochs=2,
+                                 validation_split=0.2, random_state=0)
+        est.fit(X, y)
+        est.predict(X)
+        models.append(est)
+    program = _program(models[0].model_)
+    assert len(fastfit._PROGRAMS) == 1
+    assert program._train.experimental_get_tracing_count() == 1
+    assert program._test.experimental_get_tracing_count() == 1
+    # each estimator kept its own network, trained with its own learning rate
+    weights = [est.model_.get_weights()[0] for est in models]
+    assert not any(np.allclose(weights[0], w) for w in weights[1:])
+    assert [float(est.model_.optimizer.learning_rate) for est in models] == pytest.approx(
+        [1e-3, 5e-3, 2e-2, 1e-2])
+
+
+def test_a_later_fit_does_not_touch_an_earlier_estimators_model(iris):
+    X, y = iris
+    first = KerasMLPClassifier(nodes=8, epochs=3, random_state=0).fit(X, y)
+    before = first.predict_proba(X)
+    KerasMLPClassifier(nodes=8, epochs=3, learning_rate=0.05, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), before)
+
+
+def test_predictions_match_the_models_own_predict(iris):
+    X, y = iris
+    est = KerasMLPClassifier(nodes=8, epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(est.predict_proba(X), est.model_.predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_same_result(iris):
+    X, y = iris
+    a = KerasMLPClassifier(nodes=8, dropout=0.3, epochs=3, random_state=5).fit(X, y)
+    b = KerasMLPClassifier(nodes=8, dropout=0.3, epochs=3, random_state=5).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.history_ == b.history_
+
+
+def test_warm_start_continues_optimizer_and_weights(iris):
+    X, y = iris
+    est = KerasMLPClassifier(nodes=8, epochs=2, batch_size=50, warm_start=True, random_state=0)
+    est.fit(X, y)
+    assert int(est.model_.optimizer.iterations) == 6
+    est.fit(X, y)
+    assert int(est.model_.optimizer.iterations) == 12
+
+
+def test_per_epoch_schedule_and_guard_run_in_whole_epoch_spans(iris):
+    X, y = iris
+    callbacks = make_callbacks(schedule=StepDecay(0.1, drop=0.5, epochs_per_drop=1),
+                               patience=None)
+    est = KerasMLPClassifier(nodes=8, epochs=3, callbacks=callbacks, random_state=0).fit(X, y)
+    assert est.history_["learning_rate"] == pytest.approx([0.1, 0.05, 0.025])
+    assert not any(fastfit._needs_every_step(cb) for cb in callbacks.build())
+
+
+def test_per_step_schedule_sees_every_step(iris):
+    X, y = iris
+
+    class Steps(keras.callbacks.Callback):  # an unknown callback with batch hooks
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen = getattr(self, "seen", []) + [batch]
+
+    steps = Steps()
+    model = build_mlp(nodes=8, input_shape=4, n_classes=3, seed=0)
+    fastfit.fast_fit(model, X, y, epochs=2, batch_size=50, callbacks=[steps], verbose=0)
+    assert steps.seen == [0, 1, 2, 0, 1, 2]
+    assert StepDecay(0.1, per_step=True).needs_every_step()
+    assert not StepDecay(0.1).needs_every_step()
+
+
+def test_divergence_is_caught_on_the_fast_path(iris):
+    X, y = iris
+    model = build_mlp(nodes=8, input_shape=4, n_classes=3, optimizer="sgd", learning_rate=1e6,
+                      seed=0)
+    with pytest.raises(TrainingDiverged):
+        fastfit.fast_fit(model, X * 1e3, y, epochs=5, batch_size=16, verbose=0,
+                         callbacks=[DivergenceGuard()])
+    assert _program(model) is not None
+
+
+def test_what_the_fast_path_does_not_cover_goes_to_keras(iris, monkeypatch):
+    X, y = iris
+    model = build_mlp(nodes=8, input_shape=4, n_classes=3, seed=0)
+    history = fastfit.fast_fit(model, X, y, epochs=2, class_weight={0: 1.0, 1: 2.0, 2: 1.0},
+                               verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert model.train_function is not None  # Keras' own fit ran
+    assert _program(model)._train.experimental_get_tracing_count() == 0
+
+    monkeypatch.setenv("KERASTUNE_FAST_FIT", "0")
+    fastfit.clear_programs()
+    est = KerasMLPClassifier(nodes=8, epochs=2, random_state=0).fit(X, y)
+    assert len(fastfit._PROGRAMS) == 0 and est.model_.train_function is not None
+
+
+def test_models_with_objects_in_their_settings_have_no_program():
+    model = build_mlp(nodes=8, input_shape=4, n_classes=3,
+                      optimizer=keras.optimizers.Adam(1e-3))
+    assert _program(model) is None
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
+    assert _program(build_mlp(nodes=8, input_shape=4, n_classes=3, learning_rate=schedule)) is None
+    assert _program(build_mlp(nodes=8, input_shape=4, n_classes=3, run_eagerly=True)) is None
