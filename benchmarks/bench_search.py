@@ -20,10 +20,12 @@ Against them, the same workloads through kerastune_kit:
 and RSS growth over 100 sequential fits for both estimators (``*-memory``).
 
 Every path runs in a fresh Python process, one after the other, so that each
-pays its own imports and tracing and its peak RSS is its own. Run::
+pays its own imports and tracing and its peak RSS is its own. The machine's
+speed drifts, so each search path runs three times, naive and kit
+interleaved, and reports its median run. Run::
 
-    python benchmarks/bench_search.py            # the full comparison (a few minutes)
-    python benchmarks/bench_search.py --smoke    # tiny budgets: checks that it runs
+    python benchmarks/bench_search.py            # the full comparison (about 10 minutes)
+    python benchmarks/bench_search.py --smoke --repeat 1   # tiny budgets: checks that it runs
 
 It prints one table and the kit/naive ratios, and with ``--json FILE`` writes
 the raw figures.
@@ -285,6 +287,8 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny budgets, to check it runs")
     parser.add_argument("--only", nargs="+", choices=PATHS, help="run only these paths")
     parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each search path, interleaved; the median is reported")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--budget", default="full", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -292,16 +296,25 @@ def main(argv=None) -> int:
         _child(args.child, args.budget)
         return 0
     budget = "smoke" if args.smoke else "full"
-    results = {}
-    for path in args.only or PATHS:
-        print(f"running {path} ...", file=sys.stderr, flush=True)
-        results[path] = _run(path, budget)
-    print(f"kerastune_kit benchmark ({budget} budget, {os.cpu_count()} cores); "
-          "baseline: scikeras + stock Keras Tuner, TensorFlow backend")
+    paths = args.only or PATHS
+    runs: dict[str, list] = {path: [] for path in paths}
+    # Machine speed drifts: the searches run `repeat` times, naive and kit
+    # interleaved, and each path reports its median run. Memory paths run once.
+    for round_ in range(args.repeat):
+        for path in paths:
+            if round_ and path.endswith("-memory"):
+                continue
+            print(f"running {path} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
+            runs[path].append(_run(path, budget))
+    results = {path: sorted(r, key=lambda x: x["seconds"])[(len(r) - 1) // 2]
+               for path, r in runs.items()}
+    print(f"kerastune_kit benchmark ({budget} budget, {os.cpu_count()} cores, median of "
+          f"{args.repeat} run(s) a search path); baseline: scikeras + stock Keras Tuner, "
+          "TensorFlow backend")
     print(_table(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"budget": budget, "results": results}, handle, indent=2)
+            json.dump({"budget": budget, "results": results, "runs": runs}, handle, indent=2)
     return 0
 
 

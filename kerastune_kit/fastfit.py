@@ -86,6 +86,9 @@ class _Program:
         self._train = tf.function(self._train_span, reduce_retracing=True)
         self._test = tf.function(self._test_all, reduce_retracing=True)
         self._forward = tf.function(self._forward_rows, reduce_retracing=True)
+        # state copies between the template and a model: one traced call each way
+        self._load = tf.function(self._load_values, reduce_retracing=True)
+        self._read = tf.function(self._read_values, reduce_retracing=True)
 
     # -- traced bodies ---------------------------------------------------
     def _train_span(self, x, y, sw, order, batch_size, start, stop):
@@ -117,6 +120,25 @@ class _Program:
     def _forward_rows(self, x):
         return self.model(x, training=False)
 
+    def _template_variables(self, which: str) -> list:
+        return self.model.variables if which == "weights" else self.model.optimizer.variables
+
+    def _load_values(self, which, values):
+        """Template variables <- values; a smaller value fills the top-left block, zeros the rest."""
+        import tensorflow as tf
+
+        for target, value in zip(self._template_variables(which), values):
+            want = tf.shape(target)
+            padding = tf.stack([tf.zeros_like(want), want - tf.shape(value)], axis=1)
+            target.assign(tf.pad(value, padding))
+
+    def _read_values(self, which, shapes):
+        """The template's values, each cut to the top-left block of the given shape."""
+        import tensorflow as tf
+
+        return [tf.slice(v, tf.zeros_like(shape), shape)
+                for v, shape in zip(self._template_variables(which), shapes)]
+
     # -- state transfer ----------------------------------------------------
     def build(self, x, y, sw) -> None:
         """Create the template's metric, loss and optimiser variables (once)."""
@@ -127,16 +149,28 @@ class _Program:
         self._optimizer_initial = [np.array(v.numpy()) for v in self.model.optimizer.variables]
         self.built = True
 
+    def _push(self, which: str, variables) -> None:
+        import tensorflow as tf
+
+        # tensors, not variables: a traced function relaxes tensor shapes correctly
+        self._load(which, [tf.convert_to_tensor(v.value) for v in variables])
+
+    def _pull(self, which: str, variables, skip=None) -> None:
+        shapes = [np.asarray(v.shape, dtype=np.int32) for v in variables]
+        for variable, value in zip(variables, self._read(which, shapes)):
+            if variable is not skip:
+                variable.assign(value)
+
     def push_weights(self, model: keras.Model) -> None:
-        _copy_in(self.model.variables, model.variables)
+        self._push("weights", model.variables)
 
     def pull_weights(self, model: keras.Model) -> None:
-        _copy_out(self.model.variables, model.variables)
+        self._pull("weights", model.variables)
 
     def push_optimizer(self, model: keras.Model) -> None:
         mine, theirs = self.model.optimizer, model.optimizer
         if theirs.built and len(theirs.variables) == len(mine.variables):
-            _copy_in(mine.variables, theirs.variables)
+            self._push("optimizer", theirs.variables)
         else:
             for variable, value in zip(mine.variables, self._optimizer_initial):
                 variable.assign(value)
@@ -155,9 +189,7 @@ class _Program:
         if not theirs.built:
             theirs.build(model.trainable_variables)
         if len(theirs.variables) == len(mine.variables):
-            pairs = [(a, b) for a, b in zip(mine.variables, theirs.variables)
-                     if b is not getattr(theirs, "_learning_rate", None)]
-            _copy_out([a for a, _ in pairs], [b for _, b in pairs])
+            self._pull("optimizer", theirs.variables, skip=getattr(theirs, "_learning_rate", None))
 
     def compatible(self, model: keras.Model) -> bool:
         """Same variables, each at most as large as the template's (hidden widths are padded)."""
@@ -165,26 +197,6 @@ class _Program:
         return len(mine) == len(theirs) and all(
             len(a.shape) == len(b.shape) and a.dtype == b.dtype
             and all(m >= t for m, t in zip(a.shape, b.shape)) for a, b in zip(mine, theirs))
-
-
-def _copy_in(template_variables, own_variables) -> None:
-    """Template <- own values; a narrower hidden layer fills the top-left block, zeros elsewhere."""
-    import tensorflow as tf
-
-    for mine, theirs in zip(template_variables, own_variables):
-        value = theirs.value
-        if tuple(mine.shape) != tuple(theirs.shape):
-            value = tf.pad(value, [[0, m - t] for m, t in zip(mine.shape, theirs.shape)])
-        mine.assign(value)
-
-
-def _copy_out(template_variables, own_variables) -> None:
-    """Own <- template values (the top-left block of a padded layer)."""
-    for mine, theirs in zip(template_variables, own_variables):
-        value = mine.value
-        if tuple(mine.shape) != tuple(theirs.shape):
-            value = value[tuple(slice(0, t) for t in theirs.shape)]
-        theirs.assign(value)
 
 
 def _program_for(model: keras.Model) -> _Program | None:
@@ -233,9 +245,10 @@ def _keras_tuner_callback_type():
 
 
 def _tuner_watches_batches(tuner) -> bool:
-    from keras_tuner.src.engine.base_tuner import BaseTuner
+    """Whether a tuner overrides Keras Tuner's no-op ``on_batch_begin``/``on_batch_end``."""
+    from keras_tuner.src.engine.tuner import Tuner
 
-    return any(getattr(type(tuner), hook, None) is not getattr(BaseTuner, hook, None)
+    return any(getattr(type(tuner), hook, None) is not getattr(Tuner, hook)
                for hook in ("on_batch_begin", "on_batch_end"))
 
 
@@ -329,7 +342,6 @@ def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verb
             if model.stop_training:
                 break
         program.pull_weights(model)
-        program.pull_optimizer(model)
         epoch_logs = dict(logs)
         if val is not None:
             program.model.reset_metrics()
@@ -338,6 +350,7 @@ def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verb
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
+    program.pull_optimizer(model)
     callback_list.on_train_end(logs=epoch_logs)
     for callback in callback_list.callbacks:
         if isinstance(callback, keras.callbacks.History):

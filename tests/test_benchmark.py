@@ -15,8 +15,9 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_search.py"
 @pytest.mark.slow
 def test_benchmark_smoke_run_prints_every_path_and_the_ratios(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--json", str(out)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--repeat", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for path in ("naive-random", "kit-random", "naive-hyperband", "kit-hyperband"):
         assert path in proc.stdout

@@ -167,12 +167,12 @@ def test_per_step_schedule_sees_every_step(iris):
 
 def test_divergence_is_caught_on_the_fast_path(iris):
     X, y = iris
-    model = build_mlp(nodes=8, input_shape=4, n_classes=3, optimizer="sgd", learning_rate=1e6,
-                      seed=0)
+    est = KerasMLPClassifier(nodes=8, activation="linear", optimizer="sgd", learning_rate=100.0,
+                             epochs=3,
+                             callbacks=[DivergenceGuard()], random_state=0)
     with pytest.raises(TrainingDiverged):
-        fastfit.fast_fit(model, X * 1e3, y, epochs=5, batch_size=16, verbose=0,
-                         callbacks=[DivergenceGuard()])
-    assert _program(model) is not None
+        est.fit(X, y)
+    assert _program(est.model_) is not None
 
 
 def test_what_the_fast_path_does_not_cover_goes_to_keras(iris, monkeypatch):
@@ -197,3 +197,37 @@ def test_models_with_objects_in_their_settings_have_no_program():
     schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
     assert _program(build_mlp(nodes=8, input_shape=4, n_classes=3, learning_rate=schedule)) is None
     assert _program(build_mlp(nodes=8, input_shape=4, n_classes=3, run_eagerly=True)) is None
+
+
+def test_keras_tuner_trials_run_in_whole_epoch_spans(tmp_path):
+    """Keras Tuner's TunerCallback has batch hooks that call no-op tuner methods: not per step."""
+    import keras_tuner as kt
+    from keras_tuner.src.engine.tuner_utils import TunerCallback
+
+    from kerastune_kit.hypermodel import Hyperband, MLPHyperModel
+    from kerastune_kit.space import Int, SearchSpace
+
+    hypermodel = MLPHyperModel(SearchSpace(nodes=Int(8, 16, step=8)), input_shape=4, n_classes=3)
+    stock = Hyperband(hypermodel, objective="val_accuracy", max_epochs=2,
+                      directory=str(tmp_path), project_name="stock")
+    assert not fastfit._needs_every_step(TunerCallback(stock, trial=None))
+
+    class Watching(kt.RandomSearch):
+        def on_batch_end(self, trial, model, batch, logs=None):
+            pass
+
+    watching = Watching(hypermodel, objective="val_accuracy", max_trials=1,
+                        directory=str(tmp_path), project_name="watching")
+    assert fastfit._needs_every_step(TunerCallback(watching, trial=None))
+
+
+def test_state_copies_are_traced_once(iris):
+    X, y = iris
+    for lr in (1e-3, 1e-2, 3e-2):
+        for nodes in (20, 24, 40):  # all share the 64-unit template
+            est = KerasMLPClassifier(nodes=nodes, epochs=2, learning_rate=lr, random_state=0)
+            est.fit(X, y)
+    program = _program(est.model_)
+    # weights and optimiser state, in and out: one trace each, not one per fit or width
+    assert program._load.experimental_get_tracing_count() <= 2
+    assert program._read.experimental_get_tracing_count() <= 2
