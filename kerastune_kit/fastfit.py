@@ -17,10 +17,13 @@ except the learning rate and the seed) this module keeps one private
 training steps over in-memory tensors (a ``tf.while_loop``, batch size and
 row order as tensors, so no shape change retraces), evaluate, and predict.
 To train a user's model, its weights, dropout seeds, optimiser state and
-learning rate are copied into the template, the template trains, and the new
-values are copied back after every span, before the callbacks run. The
-user's model stays the user's own object: nothing is shared between two
-fitted estimators, and the template never leaves this module.
+learning rate are copied into the template (one traced call), the template
+trains, and the new weights are copied back after every span, before the
+callbacks run; the optimiser state comes back at the end of the fit. Hidden
+layers narrower than the template fill its top-left block, zeros elsewhere
+(see ``build_mlp``'s padded widths). The user's model stays the user's own
+object: nothing is shared between two fitted estimators, and the template
+never leaves this module.
 
 Semantics are those of ``Model.fit`` with ``steps_per_execution`` equal to
 the steps of one epoch: the same ``train_step`` / ``test_step`` (loss,
