@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -17,7 +18,7 @@ import keras
 import keras_tuner as kt
 
 from .builders import build_mlp
-from .estimators import BUILDER_PARAMS
+from .estimators import BUILDER_PARAMS, seeded
 from .fastfit import fast_fit
 from .space import SearchSpace
 
@@ -142,7 +143,13 @@ class MLPHyperModel(kt.HyperModel):
             callbacks.append(EpochTimer())
         if self.record_path is not None:
             callbacks.append(HistoryRecorder(self.record_path, trial_key(hp.values)))
-        return fast_fit(model, *args, callbacks=callbacks, **kwargs)
+        # Shuffling draws from NumPy: seed it per trial (from the hypermodel's seed
+        # and the trial's values), so a search with a seed repeats exactly.
+        seed = None if self.seed is None else int(
+            (int(self.seed) + zlib.crc32(trial_key(hp.values).encode())) % 2**31)
+        with seeded(seed, tensorflow=False):
+            return fast_fit(model, *args, callbacks=callbacks,
+                            fallback_context=lambda: seeded(seed), **kwargs)
 
 
 class _LeanTrials:

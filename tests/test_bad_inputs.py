@@ -1,0 +1,114 @@
+"""Bad input across the public API: the error type, and a message that names the problem.
+
+One table, so a reader can see at a glance what each entry point refuses. No case
+trains a network: every error comes before training starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from kerastune_kit import (
+    Categorical, Float, Int, KerasMLPClassifier, SearchSpace, build_mlp, load_penguins,
+    make_preprocessor, sweep, tune,
+)
+
+X_OK = np.random.default_rng(0).normal(size=(30, 4)).astype("float32")
+Y_OK = np.repeat([0, 1, 2], 10)
+SPACE = SearchSpace(nodes=Int(8, 16, step=8))
+
+
+def _fit(**params):
+    return lambda: KerasMLPClassifier(epochs=1, **params).fit(X_OK, Y_OK)
+
+
+def _fit_data(X, y):
+    return lambda: KerasMLPClassifier(epochs=1).fit(X, y)
+
+
+def _tune(X=X_OK, y=Y_OK, space=SPACE, **kwargs):
+    return lambda: tune(X, y, space, compare_baseline=False, **kwargs)
+
+
+def _with_nan():
+    X = X_OK.copy()
+    X[3, 1] = np.nan
+    return X
+
+
+CASES = [
+    # (id, call, error type, fragments the message must contain)
+    ("X with NaN", _fit_data(_with_nan(), Y_OK), ValueError, ["NaN", "make_preprocessor"]),
+    ("X with inf", _fit_data(np.where(X_OK > 2, np.inf, X_OK), Y_OK), ValueError, ["infinity"]),
+    ("object column", _fit_data(pd.DataFrame({"a": X_OK[:, 0], "b": ["x"] * 30}), Y_OK),
+     ValueError, ["non-numeric", "'b'"]),
+    ("string array", _fit_data(np.array([["a", "b"]] * 30), Y_OK), ValueError, ["non-numeric"]),
+    ("one class", _fit_data(X_OK, np.zeros(30)), ValueError, ["only one class"]),
+    ("lengths differ", _fit_data(X_OK, Y_OK[:20]), ValueError, ["30 rows", "20"]),
+    ("y is None", _fit_data(X_OK, None), ValueError, ["y"]),
+    ("sparse X", _fit_data(sp.csr_matrix(X_OK), Y_OK), TypeError, ["sparse"]),
+    ("unknown activation", _fit(activation="relux"), ValueError, ["relux", "relu"]),
+    ("unknown optimizer", _fit(optimizer="adamm"), ValueError, ["adamm", "adam"]),
+    ("unknown initializer", _fit(kernel_initializer="he_unifrom"), ValueError, ["he_unifrom"]),
+    ("negative L2", _fit(kernel_l2=-1e-3), ValueError, ["kernel_l2"]),
+    ("negative activity L1", _fit(activity_l1=-1.0), ValueError, ["activity_l1"]),
+    ("dropout 1", _fit(dropout=1.0), ValueError, ["dropout"]),
+    ("zero nodes", _fit(nodes=0), ValueError, ["nodes"]),
+    ("negative layers", _fit(n_layers=-1), ValueError, ["n_layers"]),
+    ("bad hidden sizes", _fit(hidden_layer_sizes="64"), TypeError, ["hidden_layer_sizes"]),
+    ("zero learning rate", _fit(learning_rate=0.0), ValueError, ["learning_rate"]),
+    ("beta_1 of 1", _fit(beta_1=1.0), ValueError, ["beta_1"]),
+    ("unknown parameter", lambda: KerasMLPClassifier(nodez=8).fit(X_OK, Y_OK), TypeError,
+     ["nodez", "nodes"]),
+    ("validation split 1", _fit(validation_split=1.0), ValueError, ["validation_split"]),
+    ("build without shape", lambda: build_mlp(n_classes=3), ValueError, ["input_shape"]),
+    ("build with one class", lambda: build_mlp(input_shape=4, n_classes=1), ValueError,
+     ["n_classes"]),
+    ("Int low > high", lambda: Int(10, 1), ValueError, ["10", "1"]),
+    ("log Float at 0", lambda: Float(0.0, 1.0, scale="log"), ValueError, ["log"]),
+    ("reverse-log outside (0, 1)", lambda: Float(0.5, 1.5, scale="reverse_log"), ValueError,
+     ["reverse"]),
+    ("empty choices", lambda: Categorical([]), ValueError, ["choices"]),
+    ("name given twice", lambda: SearchSpace({"nodes": Int(8, 16)}, nodes=Int(8, 32)),
+     ValueError, ["twice"]),
+    ("space is not a SearchSpace", _tune(space={"nodes": [8, 16]}), TypeError, ["SearchSpace"]),
+    ("empty space", _tune(space=SearchSpace()), ValueError, ["empty"]),
+    ("unknown strategy", _tune(strategy="hyperbnad"), ValueError, ["hyperbnad", "hyperband"]),
+    ("unknown space name", _tune(space=SearchSpace(nodez=Int(8, 16))), ValueError,
+     ["nodez", "nodes"]),
+    ("grid over a continuous dimension",
+     _tune(space=SearchSpace(learning_rate=Float(1e-4, 1e-2, scale="log")), strategy="grid"),
+     ValueError, ["learning_rate"]),
+    ("epochs searched by hyperband",
+     _tune(space=SearchSpace(epochs=Int(2, 4)), strategy="hyperband"), ValueError,
+     ["epochs", "max_epochs"]),
+    ("zero trials", _tune(n_trials=0), ValueError, ["n_trials"]),
+    ("validation split 0 in tune", _tune(validation_split=0.0), ValueError, ["validation_split"]),
+    ("raw penguins without a preprocessor",
+     lambda: tune(*load_penguins(return_X_y=True), SPACE, compare_baseline=False),
+     ValueError, ["make_preprocessor"]),
+    ("sweep over nothing", lambda: sweep(X_OK, Y_OK, "nodes", []), ValueError, ["values"]),
+    ("sweep of an unknown parameter", lambda: sweep(X_OK, Y_OK, "nodez", [8]), ValueError,
+     ["nodez", "nodes"]),
+    ("preprocessor with an unknown column",
+     lambda: make_preprocessor(numeric_features=["bill_lenght_mm"]).fit(
+         load_penguins(return_X_y=True)[0]), ValueError, ["bill_lenght_mm"]),
+]
+
+
+def test_the_table_is_large_enough():
+    assert len(CASES) >= 30
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("call, error, fragments", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_with_a_message_that_names_it(call, error, fragments):
+    with pytest.raises(error) as caught:
+        call()
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in: {message}"
