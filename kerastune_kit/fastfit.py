@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 import threading
 from typing import Any, Mapping
@@ -54,6 +55,21 @@ import numpy as np
 from .builders import SPEC_ATTRIBUTE, build_mlp
 
 __all__ = ["fast_fit", "fast_predict", "fast_fit_enabled", "clear_programs", "FastFitView"]
+
+class _OwnTracingNotice(logging.Filter):
+    """Drop TensorFlow's "triggered tf.function retracing" warning about this module's programs.
+
+    TensorFlow counts tracings per Python function, so a search that creates a
+    program for each of several architectures (each traced once) looks to it
+    like one function retracing; the warning's advice does not apply.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("retracing" in message and "kerastune_kit.fastfit._Program" in message)
+
+
+logging.getLogger("tensorflow").addFilter(_OwnTracingNotice())
 
 _MAX_PROGRAMS = 16
 _PROGRAMS: "collections.OrderedDict[str, _Program]" = collections.OrderedDict()

@@ -231,3 +231,17 @@ def test_state_copies_are_traced_once(iris):
     # weights and optimiser state, in and out: one trace each, not one per fit or width
     assert program._load.experimental_get_tracing_count() <= 2
     assert program._read.experimental_get_tracing_count() <= 2
+
+
+def test_many_architectures_do_not_log_retracing_warnings(iris, caplog):
+    """One trace per program is by design; TensorFlow's frequent-retracing warning is dropped."""
+    import logging
+
+    X, y = iris
+    caplog.set_level(logging.WARNING)
+    for nodes in (8, 80, 300):
+        for activation in ("relu", "tanh", "sigmoid"):
+            KerasMLPClassifier(nodes=nodes, activation=activation, n_layers=1, epochs=1,
+                               random_state=0).fit(X, y)
+    assert len(fastfit._PROGRAMS) >= 6
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
