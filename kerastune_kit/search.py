@@ -410,6 +410,17 @@ def _holdout(X, y, fraction, seed, preprocessor):
             encoder.transform(y_val), encoder)
 
 
+def _keras_tuner_seed(random_state: int | None) -> int | None:
+    """Keras Tuner's oracle seed for a random_state.
+
+    Keras Tuner reads ``seed or random.randint(1, 10000)``, so seed 0 means
+    "draw one from Python's global random state" and a search with
+    random_state=0 would not repeat. Shifting by one keeps every seed distinct
+    and none of them 0.
+    """
+    return None if random_state is None else int(random_state) + 1
+
+
 def _is_keras_tuner_worker() -> bool:
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
     return tuner_id is not None and tuner_id != "chief"
@@ -438,7 +449,7 @@ def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, prepr
                                record_path=records)
     # only the chief (or a lone process) may clear the shared project folder
     common = dict(objective="val_accuracy", directory=str(directory), project_name=project_name,
-                  seed=random_state, overwrite=not worker)
+                  seed=_keras_tuner_seed(random_state), overwrite=not worker)
     if strategy == "hyperband":
         tuner = Hyperband(hypermodel, max_epochs=max_epochs, factor=factor, **common)
     elif strategy == "bayesian":
