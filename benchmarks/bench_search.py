@@ -185,7 +185,6 @@ def run_kit_hyperband(budget):
 
 def _memory(make_estimator, budget):
     import numpy as np
-    from sklearn.pipeline import Pipeline
 
     from kerastune_kit import make_preprocessor
 

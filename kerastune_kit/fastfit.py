@@ -336,7 +336,6 @@ def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verb
     bs_t = tf.constant(batch_size, tf.int32)
     val_bs_t = tf.constant(int(validation_batch_size or batch_size), tf.int32)
 
-    program.push_weights(model)
     program.push_optimizer(model)
     model.stop_training = False
     callback_list.on_train_begin()
