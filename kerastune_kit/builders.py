@@ -353,7 +353,8 @@ def build_mlp(
         run_eagerly=run_eagerly,
     )
     # The arguments that rebuild this architecture, for kerastune_kit.fastfit:
-    # networks that differ only in learning rate and seed share one traced program.
+    # networks that differ only in learning rate, seed, dropout rate or penalty
+    # strengths (not in which are 0) share one traced program.
     arguments = dict(
         hidden_layer_sizes=widths, activation=activation, kernel_initializer=init_name,
         kernel_l1=kernel_l1, kernel_l2=kernel_l2, activity_l1=activity_l1,
@@ -387,11 +388,23 @@ def _padded_width(width: int) -> int:
     return padded
 
 
+#: Settings kerastune_kit.fastfit sets in a shared template before each fit.
+_PER_FIT_SETTINGS = ("dropout", "kernel_l1", "kernel_l2", "activity_l1", "activity_l2")
+
+
 def _architecture_key(arguments: Mapping[str, Any]) -> str | None:
-    """A text key for everything but the learning rate and seed, or None if not plain data."""
+    """A text key for everything but the learning rate and seed, or None if not plain data.
+
+    Of the dropout rate and the penalty strengths only which are 0 counts:
+    kerastune_kit.fastfit sets them in its template before each fit, but a
+    rate of 0 means no dropout layers (nor their seed state) and a strength
+    of 0 a term Keras leaves out of the trace.
+    """
     if isinstance(arguments["learning_rate"], keras.optimizers.schedules.LearningRateSchedule):
         return None
     shape = {k: v for k, v in arguments.items() if k not in ("learning_rate", "seed")}
+    for name in _PER_FIT_SETTINGS:
+        shape[name] = bool(shape[name] > 0)
     try:
         return json.dumps(shape, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):  # optimizer, loss or metric objects: no shared program

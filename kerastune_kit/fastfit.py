@@ -12,12 +12,14 @@ about a millisecond.
 How
 ---
 For each architecture (everything :func:`~kerastune_kit.build_mlp` was given
-except the learning rate and the seed) this module keeps one private
-*template* model with three traced TensorFlow functions: run a span of
-training steps over in-memory tensors (a ``tf.while_loop``, batch size and
-row order as tensors, so no shape change retraces), evaluate, and predict.
-To train a user's model, its weights, dropout seeds, optimiser state and
-learning rate are copied into the template (one traced call), the template
+except the learning rate and the seed; of the dropout rate and the L1/L2
+penalty strengths only which are 0) this module keeps one private *template*
+model with three traced TensorFlow functions: run a span of training steps
+over in-memory tensors (a ``tf.while_loop``, batch size and row order as
+tensors, so no shape change retraces), evaluate, and predict. To train a
+user's model, its weights, dropout seeds, optimiser state, learning rate,
+dropout rates and penalty strengths are copied into the template (the
+weights and optimiser state in one traced call each), the template
 trains, and the new weights are copied back after every span, before the
 callbacks run; the optimiser state comes back at the end of the fit. Hidden
 layers narrower than the template fill its top-left block, zeros elsewhere
@@ -92,6 +94,136 @@ def clear_programs() -> None:
         _PROGRAMS.clear()
 
 
+class _VariableRateDropout(keras.layers.Dropout):
+    """The template's dropout layer: its rate is a variable, not a constant of the trace.
+
+    Keras' ``Dropout.call`` tests ``rate > 0`` in Python and hands TensorFlow
+    the float, so each rate would need a program of its own (about a second
+    of tracing). This layer draws the same uniform numbers from the same seed
+    generator as ``keras.random.dropout`` does with TensorFlow, keeps the same
+    units (``noise >= rate`` in float32) and scales them by the same float32
+    ``1 / (1 - rate)``, worked out in Python as TensorFlow does for a float
+    rate (dividing by ``1 - rate`` in float32 would round differently): the
+    same outputs, bit for bit, for every rate in (0, 1).
+
+    Template layers become this class in place (see :meth:`adopt`), so the
+    template keeps exactly the variables ``build_mlp`` gave it, seed generator
+    included, and they still line up one-to-one with a user's model.
+    """
+
+    @classmethod
+    def adopt(cls, layer: keras.layers.Dropout) -> "_VariableRateDropout":
+        layer.__class__ = cls
+        # a plain tf.Variable, set around Keras' tracking: not among the model's variables
+        object.__setattr__(layer, "_rate_and_scale", _scalars(cls._values(layer.rate)))
+        return layer
+
+    @staticmethod
+    def _values(rate: float) -> list:
+        return [rate, 1 / (1 - rate)]
+
+    def takes(self, layer) -> bool:
+        """Whether this layer can stand for ``layer`` of a user's model."""
+        return (isinstance(layer, keras.layers.Dropout) and 0 < float(layer.rate) < 1
+                and layer.noise_shape is None)
+
+    def set_from(self, layer) -> None:
+        rate = float(layer.rate)
+        if rate != self.rate:  # an assignment only when the rate changes
+            self._rate_and_scale.assign(self._values(rate))
+            self.rate = rate
+
+    def call(self, inputs, training=False):
+        import tensorflow as tf
+
+        if not training:
+            return inputs
+        noise = keras.random.uniform(tf.shape(inputs), dtype=inputs.dtype,
+                                     seed=self.seed_generator)
+        rate_and_scale = tf.cast(self._rate_and_scale, inputs.dtype)
+        return tf.where(noise >= rate_and_scale[0], inputs * rate_and_scale[1],
+                        tf.zeros((), inputs.dtype))
+
+
+class _VariablePenalty(keras.regularizers.Regularizer):
+    """The template's L1/L2 penalty (on a kernel or on a layer's output), strengths as variables.
+
+    Searches draw ``kernel_l2`` and the like from continuous ranges, and
+    ``keras.regularizers.L1L2`` bakes its floats into the trace: a program per
+    draw. This computes the same sums times the same float32 strengths; only
+    which of the two strengths are 0 is fixed, as the terms Keras leaves out
+    are left out here too (the architecture key records that much).
+    """
+
+    def __init__(self, where: str, penalty: keras.regularizers.L1L2):
+        self.where = where  # "kernel" or "activity"
+        self.l1, self.l2 = penalty.l1, penalty.l2
+        self._strengths = _scalars([self.l1, self.l2])
+
+    @staticmethod
+    def of(layer, where: str):
+        """The L1L2 penalty of ``layer``'s kernel or output, or None."""
+        if where == "kernel":
+            penalty = getattr(getattr(layer, "kernel", None), "regularizer", None)
+        else:
+            penalty = getattr(layer, "activity_regularizer", None)
+        return penalty if isinstance(penalty, keras.regularizers.L1L2) else None
+
+    @classmethod
+    def adopt(cls, layer, where: str) -> "_VariablePenalty":
+        penalty = cls(where, cls.of(layer, where))
+        if where == "kernel":
+            layer.kernel.regularizer = penalty
+        else:
+            layer.activity_regularizer = penalty
+        return penalty
+
+    def takes(self, layer) -> bool:
+        theirs = self.of(layer, self.where)
+        return theirs is not None and (theirs.l1 != 0, theirs.l2 != 0) == (
+            self.l1 != 0, self.l2 != 0)
+
+    def set_from(self, layer) -> None:
+        theirs = self.of(layer, self.where)
+        if (theirs.l1, theirs.l2) != (self.l1, self.l2):
+            self._strengths.assign(np.array([theirs.l1, theirs.l2], dtype="float32"))
+            self.l1, self.l2 = theirs.l1, theirs.l2
+
+    def __call__(self, x):
+        strengths = keras.ops.cast(self._strengths, x.dtype)
+        penalty = keras.ops.convert_to_tensor(0.0, dtype=x.dtype)
+        if self.l1 != 0:
+            penalty += strengths[0] * keras.ops.sum(keras.ops.absolute(x))
+        if self.l2 != 0:
+            penalty += strengths[1] * keras.ops.sum(keras.ops.square(x))
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+def _scalars(values) -> Any:
+    """A float32 variable outside any Keras model: set between fits, read by the traced program."""
+    import tensorflow as tf
+
+    return tf.Variable(np.array(values, dtype="float32"), trainable=False)
+
+
+def _setting_slots(model: keras.Model) -> list[tuple[int, str]]:
+    """(layer index, kind) of every setting a template takes from each fit's model.
+
+    Dropout rates and L1/L2 penalty strengths: the architecture key says only
+    which of them are non-zero (see ``builders._architecture_key``).
+    """
+    slots = []
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, keras.layers.Dropout):
+            slots.append((i, "dropout"))
+        slots.extend((i, where) for where in ("kernel", "activity")
+                     if _VariablePenalty.of(layer, where) is not None)
+    return slots
+
+
 class _Program:
     """A template model of one architecture and its traced train/test/forward functions."""
 
@@ -99,6 +231,12 @@ class _Program:
         import tensorflow as tf
 
         self.model = template
+        # the template's dropout rates and penalty strengths become variables, set per fit
+        self._slots = _setting_slots(template)
+        self._settings = [
+            (i, _VariableRateDropout.adopt(template.layers[i]) if kind == "dropout"
+             else _VariablePenalty.adopt(template.layers[i], kind))
+            for i, kind in self._slots]
         self.lock = threading.RLock()
         self.built = False
         self._optimizer_initial: list[np.ndarray] = []
@@ -210,8 +348,23 @@ class _Program:
         if len(theirs.variables) == len(mine.variables):
             self._pull("optimizer", theirs.variables, skip=getattr(theirs, "_learning_rate", None))
 
+    def push_settings(self, model: keras.Model) -> None:
+        """Template dropout rates and penalty strengths <- the model's."""
+        layers = model.layers
+        for i, setting in self._settings:
+            setting.set_from(layers[i])
+
     def compatible(self, model: keras.Model) -> bool:
-        """Same variables, each at most as large as the template's (hidden widths are padded)."""
+        """Same variables, each at most as large as the template's (hidden widths are padded).
+
+        The settings the template takes per fit must line up too: dropout in
+        the same layers (rates in (0, 1), as the template's cannot be switched
+        off), the same penalties switched on.
+        """
+        layers = model.layers
+        if _setting_slots(model) != self._slots or not all(
+                setting.takes(layers[i]) for i, setting in self._settings):
+            return False
         mine, theirs = self.model.variables, model.variables
         return len(mine) == len(theirs) and all(
             len(a.shape) == len(b.shape) and a.dtype == b.dtype
@@ -337,6 +490,7 @@ def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verb
     val_bs_t = tf.constant(int(validation_batch_size or batch_size), tf.int32)
 
     program.push_optimizer(model)
+    program.push_settings(model)
     model.stop_training = False
     callback_list.on_train_begin()
     logs: dict = {}

@@ -51,6 +51,72 @@ def test_fast_fit_follows_keras_fit_step_for_step(iris, config):
     assert int(fast.optimizer.iterations) == int(plain.optimizer.iterations) == 4 * -(-len(X) // 16)
 
 
+@pytest.mark.parametrize("rate", [0.2, 1 / 3, 0.6, 0.7])
+def test_template_dropout_draws_keras_masks_bit_for_bit(rate):
+    """The template's variable-rate dropout gives Keras' Dropout outputs, whatever the rate."""
+    x = keras.random.normal((8, 16), seed=1)
+    keras_layer = keras.layers.Dropout(rate, seed=4)
+    template_layer = fastfit._VariableRateDropout.adopt(keras.layers.Dropout(0.5, seed=4))
+    template_layer.set_from(keras_layer)
+    for _ in range(3):  # both seed generators advance alike
+        np.testing.assert_array_equal(template_layer(x, training=True),
+                                      keras_layer(x, training=True))
+    np.testing.assert_array_equal(template_layer(x), x)
+
+
+def _fits_sharing_one_program(X, y, runs):
+    """Fast-fit each config (seed = its index); those at the template's width also with Model.fit.
+
+    Returns each fit's history and weights, after checking they share one program.
+    """
+    kwargs = dict(epochs=3, batch_size=16, shuffle=False, verbose=0,
+                  validation_data=(X[:30], y[:30]))
+    results = []
+    for seed, config in enumerate(runs):
+        fast = build_mlp(**config, input_shape=4, n_classes=3, seed=seed)
+        got = fastfit.fast_fit(fast, X, y, **kwargs).history
+        results.append((got, fast.get_weights()))
+        if config["nodes"] == 64:  # at the template's width the dropout masks are Keras' own
+            plain = build_mlp(**config, input_shape=4, n_classes=3, seed=seed)
+            expected = plain.fit(X, y, **kwargs).history
+            for key in expected:
+                np.testing.assert_allclose(got[key], expected[key], rtol=2e-3, atol=2e-4,
+                                           err_msg=f"{config}: {key}")
+            for a, b in zip(fast.get_weights(), plain.get_weights()):
+                np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
+    assert len(fastfit._PROGRAMS) == 1
+    assert _program(fast)._train.experimental_get_tracing_count() == 1
+    for seed, (config, (got, weights)) in enumerate(zip(runs, results)):
+        fastfit.clear_programs()  # a template made for this config alone: the same numbers
+        alone = build_mlp(**config, input_shape=4, n_classes=3, seed=seed)
+        assert fastfit.fast_fit(alone, X, y, **kwargs).history == got
+        for a, b in zip(alone.get_weights(), weights):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_dropout_rates_share_one_program(iris):
+    """Only whether dropout is on is traced: each rate trains as on its own program, and as Keras does."""
+    X, y = iris
+    _fits_sharing_one_program(X, y, [dict(dropout=0.4, nodes=40), dict(dropout=0.2, nodes=64),
+                                     dict(dropout=0.6, nodes=64)])  # one 64-unit template
+    without = build_mlp(nodes=64, input_shape=4, n_classes=3, seed=0)
+    assert _program(without) is not None and len(fastfit._PROGRAMS) == 2
+
+
+def test_penalty_strengths_share_one_program(iris):
+    """Only which L1/L2 penalties are on is traced, not their strengths."""
+    X, y = iris
+    _fits_sharing_one_program(X, y, [
+        dict(nodes=40, n_layers=1, kernel_l2=1e-3, activity_l1=1e-4),
+        dict(nodes=64, n_layers=1, kernel_l2=0.05, activity_l1=0.01),
+        dict(nodes=64, n_layers=1, kernel_l2=2e-4, activity_l1=0.3),
+    ])
+    for other in (dict(kernel_l2=1e-3), dict(kernel_l2=1e-3, activity_l1=1e-4, kernel_l1=1e-5)):
+        model = build_mlp(nodes=64, n_layers=1, **other, input_shape=4, n_classes=3, seed=0)
+        assert _program(model) is not None
+    assert len(fastfit._PROGRAMS) == 3
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("config", [
     dict(nodes=64, dropout=0.3),
