@@ -43,6 +43,7 @@ _EXPORTS = {
     "LinearWarmup": "schedules",
     "ReduceLROnPlateau": "schedules",
     "MLPHyperModel": "hypermodel",
+    "TooManyFailures": "hypermodel",
     "tune": "search",
     "sweep": "search",
     "TuneResult": "search",

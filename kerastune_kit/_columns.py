@@ -3,4 +3,4 @@
 #: Columns before the parameter columns.
 TRIAL_COLUMNS = ("trial", "round", "strategy", "status", "score", "score_std")
 #: Columns after the parameter columns.
-TRIAL_TAIL = ("epochs_trained", "fit_time", "train_curve", "val_curve")
+TRIAL_TAIL = ("epochs_trained", "fit_time", "error", "train_curve", "val_curve")

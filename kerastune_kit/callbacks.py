@@ -40,6 +40,8 @@ __all__ = [
     "EarlyStopping",
     "DivergenceGuard",
     "TrainingDiverged",
+    "check_training",
+    "starting_loss",
     "BestCheckpoint",
     "CallbackSet",
     "make_callbacks",
@@ -224,6 +226,62 @@ class DivergenceGuard(ConfigurableCallback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._check(logs, f"val_{self.monitor}", f"the end of epoch {epoch + 1}")
+
+
+#: A fit whose training loss rises above this many times its starting loss has blown up.
+DIVERGED_FACTOR = 10.0
+
+
+def starting_loss(model: keras.Model, x, y, sample_weight=None, rows: int = 256) -> float | None:
+    """The loss of ``model`` as it is, on the first ``rows`` training rows (None if unknown).
+
+    One forward pass, eager: a few milliseconds. Weighted like Keras' training
+    loss (per-row losses times ``sample_weight``, class weights included,
+    averaged over rows) and with the penalties (regulariser losses) added.
+    """
+    try:
+        loss_fn = keras.losses.get(model.loss)
+        x_part, y_part = x[:rows], y[:rows]
+        predictions = model(x_part, training=False)
+        losses = keras.ops.convert_to_numpy(loss_fn(y_part, predictions))
+        if sample_weight is not None:
+            losses = losses * np.asarray(sample_weight[:rows], dtype=losses.dtype)
+        value = float(np.mean(losses))
+        return value + sum(float(keras.ops.convert_to_numpy(p)) for p in model.losses)
+    except Exception:  # a custom loss or data this cannot slice: only NaN/inf is checked
+        return None
+
+
+def check_training(history, *, start=None, learning_rate=None, callbacks=()) -> None:
+    """Raise :class:`TrainingDiverged` if a finished fit blew up.
+
+    Blew up: a loss became NaN or infinite, or the training loss of an epoch
+    rose above ``DIVERGED_FACTOR`` times ``start``, the loss before training
+    (:func:`starting_loss`). Without a :class:`DivergenceGuard` such a fit
+    ends quietly with a network that predicts one class everywhere (ReLU
+    networks seldom reach NaN: their units die first). scikit-learn's
+    MLPClassifier raises in the NaN case, and so do we, in both, so that a
+    search records the fit as failed. A ``DivergenceGuard(raise_error=False)``
+    among ``callbacks`` means the caller asked for no error.
+    """
+    if any(isinstance(cb, DivergenceGuard) and not cb.raise_error for cb in callbacks or ()):
+        return
+    rate = "" if learning_rate is None else f" (learning_rate={learning_rate!r})"
+    advice = ("training diverged. Lower learning_rate or add gradient clipping "
+              "(optimizer__clipnorm=1.0); a search records this fit as failed.")
+    history = history or {}
+    for key in ("loss", "val_loss"):
+        for epoch, value in enumerate(history.get(key, ())):
+            if not math.isfinite(float(value)):
+                raise TrainingDiverged(
+                    f"{key} became {float(value)} in epoch {epoch + 1}{rate}: {advice}")
+    if start is None or not math.isfinite(start) or start <= 0:
+        return
+    for epoch, value in enumerate(history.get("loss", ())):
+        if float(value) > DIVERGED_FACTOR * start:
+            raise TrainingDiverged(
+                f"loss rose to {float(value):.4g} in epoch {epoch + 1}, over "
+                f"{DIVERGED_FACTOR:g} times its starting value {start:.4g}{rate}: {advice}")
 
 
 class BestCheckpoint(_BestTracker):

@@ -235,12 +235,20 @@ def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: kerastune_runs/<dataset>-<strategy>-<time>)")
     parser.add_argument("--n-jobs", type=int, default=None, help="parallel fits (default: 1)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the search recorded in --out (killed or stopped): finished "
+                             "fits and trials are not run again; give the same arguments")
+    parser.add_argument("--max-consecutive-failures", type=_int_at_least(1), default=10,
+                        metavar="N", help="stop after N failed trials in a row (default: 10)")
     noise = parser.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="only the final lines")
     noise.add_argument("-v", "--verbose", action="store_true", help="the whole trials table")
 
 
 def _run_tune(args: argparse.Namespace) -> int:
+    if args.resume and args.out is None:
+        raise CommandError("--resume continues the search in an output folder: give that folder "
+                           "with --out (and the same other arguments)")
     out = args.out or Path("kerastune_runs") / (
         f"{Path(args.dataset).stem}-{args.strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
     out = _writable_dir(out)
@@ -251,6 +259,7 @@ def _run_tune(args: argparse.Namespace) -> int:
 
     from .baseline import make_baseline
     from .cli import _format_table, _summary_sentence
+    from .hypermodel import TooManyFailures
     from .report import write_report
     from .results import save_result
     from .search import tune
@@ -274,9 +283,11 @@ def _run_tune(args: argparse.Namespace) -> int:
             result = tune(X_train, y_train, space, strategy=args.strategy, n_trials=args.budget,
                           cv=args.cv, max_epochs=args.max_epochs, preprocessor=preprocessor,
                           estimator_params=fixed, directory=search_dir, random_state=args.seed,
-                          n_jobs=args.n_jobs)
-    except (ValueError, TypeError) as err:
-        raise CommandError(str(err)) from None
+                          n_jobs=args.n_jobs, resume=args.resume,
+                          max_consecutive_failures=args.max_consecutive_failures)
+    except (ValueError, TypeError, TooManyFailures) as err:
+        raise CommandError(str(err).replace("resume=True", "--resume").replace(
+            "max_consecutive_failures", "--max-consecutive-failures")) from None
     if result is None:  # a Keras Tuner worker process: the chief reports
         print("Worker finished its trials; the chief process writes the results.")
         return 0

@@ -37,7 +37,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._validation import check_number, did_you_mean
 from .builders import build_mlp
-from .callbacks import as_callback_list
+from .callbacks import as_callback_list, check_training, starting_loss
 from .fastfit import FastFitView
 
 __all__ = ["KerasMLPClassifier"]
@@ -306,7 +306,13 @@ loss, metrics, run_eagerly
         self._check_params()
         _check_lengths(X, y)
         y = _check_labels(type(self).__name__, y)
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        self._starting_loss = None
+        super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        # a NaN or blown-up loss leaves a network that predicts one class: an error,
+        # as in scikit-learn's MLPClassifier (searches record the fit as failed)
+        check_training(self.history_, start=self._starting_loss, learning_rate=self.learning_rate,
+                       callbacks=self._fit_callbacks)
+        return self
 
     def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
         if X is not None:
@@ -338,6 +344,7 @@ loss, metrics, run_eagerly
         # seed and deterministic ops are set only if the fit falls back to
         # Model.fit: setting them clears TensorFlow's kernel caches, which would
         # make every fast fit re-instantiate its traced program.
+        self._starting_loss = starting_loss(self.model_, X, y, sample_weight)  # see fit
         seed, self._random_state = self._random_state, None
         model, self.model_ = self.model_, FastFitView(
             self.model_, fallback_context=lambda: seeded(seed))  # see kerastune_kit.fastfit

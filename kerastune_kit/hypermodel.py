@@ -8,7 +8,9 @@ GridSearch tuners search exactly the networks a scikit-learn search would.
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import time
 import zlib
 from pathlib import Path
@@ -18,13 +20,15 @@ import keras
 import keras_tuner as kt
 
 from .builders import build_mlp
+from .callbacks import check_training, starting_loss
 from .estimators import BUILDER_PARAMS, seeded
 from .fastfit import fast_fit
+from .journal import append_record, write_json_atomic
 from .space import SearchSpace
 
 __all__ = [
     "MLPHyperModel", "FIT_PARAMS", "EpochTimer", "HistoryRecorder", "trial_key", "Hyperband",
-    "BayesianOptimization", "RandomSearch",
+    "BayesianOptimization", "RandomSearch", "TooManyFailures",
 ]
 
 #: Training settings a space may hold besides the builder's parameters.
@@ -73,9 +77,8 @@ class HistoryRecorder(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         record = {"key": self.key, "history": self._history,
-                  "steps": (self.params or {}).get("steps")}
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+                  "steps": (self.params or {}).get("steps"), "pid": os.getpid()}
+        append_record(self.path, record)  # one synced line (see kerastune_kit.journal)
 
 
 class MLPHyperModel(kt.HyperModel):
@@ -147,20 +150,121 @@ class MLPHyperModel(kt.HyperModel):
         # and the trial's values), so a search with a seed repeats exactly.
         seed = None if self.seed is None else int(
             (int(self.seed) + zlib.crc32(trial_key(hp.values).encode())) % 2**31)
+        x = args[0] if args else kwargs.get("x")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        start = None if x is None or y is None else starting_loss(model, x, y)
         with seeded(seed, tensorflow=False):
-            return fast_fit(model, *args, callbacks=callbacks,
-                            fallback_context=lambda: seeded(seed), **kwargs)
+            history = fast_fit(model, *args, callbacks=callbacks,
+                               fallback_context=lambda: seeded(seed), **kwargs)
+        # a NaN or blown-up loss is a failed trial (TrainingDiverged is a FailedTrialError),
+        # not a completed one whose dead network happens to score the majority class
+        check_training(history.history, start=start, learning_rate=values.get("learning_rate"),
+                       callbacks=callbacks)
+        return history
+
+
+class TooManyFailures(RuntimeError):
+    """A search stopped because too many trials in a row failed."""
+
+
+class _DurableOracle:
+    """A Keras Tuner oracle whose state files survive a kill, and whose failure stop explains itself.
+
+    Keras Tuner writes ``oracle.json`` and each ``trial.json`` in place, so a
+    process killed mid-write leaves a file that cannot be reloaded. Here both
+    go through a temporary file and a rename. A trial that ended is never run
+    again on reload, whatever moment the kill came (Keras Tuner 1.4.8 reruns
+    the last trial that ended). When the consecutive-failure limit is hit, the
+    failed trial's end is written before the search stops.
+    """
+
+    def save(self):
+        write_json_atomic(self._get_oracle_fname(), self.get_state())
+
+    def reload(self):
+        super().reload()
+        # Keras Tuner sends every trial its state lists as running back for a retry. A
+        # trial whose own file says it ended (the process died after writing it, before
+        # the oracle's state forgot it) is kept as it ended, not run again.
+        ended = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+        for trial_id in list(self._retry_queue):
+            if self.trials[trial_id].status in ended:
+                self._retry_queue.remove(trial_id)
+                if trial_id not in self.end_order:
+                    self.end_order.append(trial_id)
+
+    def _save_trial(self, trial):
+        write_json_atomic(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+                          trial.get_state())
+
+    def _check_consecutive_failures(self):
+        failed = []
+        for trial_id in self.end_order:
+            trial = self.trials[trial_id]
+            failed = failed + [trial] if trial.status == kt.engine.trial.TrialStatus.FAILED else []
+            limit = self.max_consecutive_failed_trials
+            if limit is not None and len(failed) >= limit:
+                last = (trial.message or "").strip().splitlines()
+                raise TooManyFailures(
+                    f"max_consecutive_failures={limit}: trials "
+                    f"{', '.join(t.trial_id for t in failed)} failed in a row (last error: "
+                    f"{last[-1] if last else 'unknown'}). The finished trials are kept in "
+                    f"{self._project_dir}. Narrow the space (e.g. lower learning rates), or "
+                    "raise max_consecutive_failures and resume.")
+
+    def end_trial(self, trial):
+        try:
+            super().end_trial(trial)
+            # Keras Tuner saves its state before it forgets the ended trial, so a
+            # reload would run that trial again: save once more, without it
+            self.save()
+        except TooManyFailures:
+            # Keras Tuner raises before it records the trial's end: record it here
+            for tuner_id, ongoing in list(self.ongoing_trials.items()):
+                if ongoing.trial_id == trial.trial_id:
+                    del self.ongoing_trials[tuner_id]
+            self._save_trial(self.trials[trial.trial_id])
+            self.save()
+            raise
+
+
+class _HyperbandOracle(_DurableOracle, kt.oracles.HyperbandOracle):
+    pass
+
+
+class _BayesianOracle(_DurableOracle, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+class _RandomOracle(_DurableOracle, kt.oracles.RandomSearchOracle):
+    pass
 
 
 class _LeanTrials:
-    """Skip Keras Tuner's ``clear_session()`` + full garbage collection before each trial.
+    """Keras Tuner's tuners with durable state (see ``_DurableOracle``) and lean trials.
 
-    Keras Tuner runs both before building every model: about 0.3 s a trial
-    here, more than a small network's whole training. An :class:`MLPHyperModel`
-    names its layers itself and its trials share traced programs
+    Takes the stock tuner's arguments; those of its oracle go to a
+    ``_DurableOracle`` version of it. Skips Keras Tuner's ``clear_session()`` +
+    full garbage collection before each trial: about 0.3 s a trial here, more
+    than a small network's whole training. An :class:`MLPHyperModel` names its
+    layers itself and its trials share traced programs
     (:mod:`kerastune_kit.fastfit`), so the session holds nothing to reset;
     Python's own collector still frees finished trials' models.
     """
+
+    _oracle_class: type
+
+    def __init__(self, hypermodel=None, **kwargs):
+        accepted = inspect.signature(self._oracle_class).parameters
+        options = {name: kwargs.pop(name) for name in list(kwargs) if name in accepted}
+        self.seed = options.get("seed")
+        kt.Tuner.__init__(self, oracle=self._oracle_class(**options), hypermodel=hypermodel,
+                          **kwargs)
+
+    def save(self):
+        if not self._is_worker():
+            self.oracle.save()
+        write_json_atomic(self._get_tuner_fname(), self.get_state())
 
     def _try_build(self, hp):
         if not isinstance(self.hypermodel, MLPHyperModel):
@@ -173,12 +277,18 @@ class _LeanTrials:
 
 
 class Hyperband(_LeanTrials, kt.Hyperband):
-    """``keras_tuner.Hyperband`` without the per-trial session reset (see ``_LeanTrials``)."""
+    """``keras_tuner.Hyperband``, durable and without the per-trial session reset (``_LeanTrials``)."""
+
+    _oracle_class = _HyperbandOracle
 
 
 class BayesianOptimization(_LeanTrials, kt.BayesianOptimization):
-    """``keras_tuner.BayesianOptimization`` without the per-trial session reset."""
+    """``keras_tuner.BayesianOptimization``, durable and without the per-trial session reset."""
+
+    _oracle_class = _BayesianOracle
 
 
 class RandomSearch(_LeanTrials, kt.RandomSearch):
-    """``keras_tuner.RandomSearch`` without the per-trial session reset."""
+    """``keras_tuner.RandomSearch``, durable and without the per-trial session reset."""
+
+    _oracle_class = _RandomOracle

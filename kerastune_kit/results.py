@@ -15,12 +15,14 @@ Nothing is pickled, so opening a results folder never runs code.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .journal import write_text_atomic
 from .space import SearchSpace
 
 __all__ = ["save_result", "load_result", "SavedResult"]
@@ -43,7 +45,8 @@ class SavedResult:
     def top(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` best finished trials, best first, without the curve columns."""
         ok = self.trials[self.trials["status"] == "ok"]
-        return ok.sort_values("score", ascending=False).head(k).drop(columns=list(_CURVES))
+        return ok.sort_values("score", ascending=False).head(k).drop(
+            columns=[*_CURVES, "error"], errors="ignore")
 
 
 def _jsonable(value: Any):
@@ -71,23 +74,28 @@ def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Pa
     table = result.trials.copy()
     for column in _CURVES:
         table[column] = table[column].map(lambda curve: json.dumps([float(v) for v in curve]))
-    table.to_csv(paths["trials"], index=False)
+    # every file through a temporary file and a rename: a kill while writing leaves the
+    # old file or the new one, never half of one; best_params.json, written last, marks
+    # a complete set
+    write_text_atomic(paths["space"], result.space.to_json())
+    write_text_atomic(paths["trials"], table.to_csv(index=False))
+    if getattr(result, "baseline_", None) is not None:
+        paths["baseline"] = folder / "baseline.csv"
+        write_text_atomic(paths["baseline"], result.baseline_.to_csv())
+    estimator = getattr(result, "best_estimator_", None)
+    if estimator is not None:
+        model = estimator[-1] if hasattr(estimator, "steps") else estimator
+        paths["best_model"] = folder / "best_model.keras"
+        partial = folder / ".best_model.partial.keras"
+        model.model_.save(partial)
+        os.replace(partial, paths["best_model"])
     summary = {
         "strategy": result.strategy,
         "best_score": float(result.best_score_),
         "best_params": {k: _jsonable(v) for k, v in result.best_params_.items()},
         "extra": extra or {},
     }
-    paths["best_params"].write_text(json.dumps(summary, indent=2, default=repr), encoding="utf-8")
-    result.space.to_json(paths["space"])
-    if getattr(result, "baseline_", None) is not None:
-        paths["baseline"] = folder / "baseline.csv"
-        result.baseline_.to_csv(paths["baseline"])
-    estimator = getattr(result, "best_estimator_", None)
-    if estimator is not None:
-        model = estimator[-1] if hasattr(estimator, "steps") else estimator
-        paths["best_model"] = folder / "best_model.keras"
-        model.model_.save(paths["best_model"])
+    write_text_atomic(paths["best_params"], json.dumps(summary, indent=2, default=repr))
     return paths
 
 
@@ -100,6 +108,8 @@ def load_result(directory) -> SavedResult:
             f"{str(folder)!r} holds no trials.csv: pass the output folder of a "
             "`kerastune-kit tune` run (or of save_result).")
     trials = pd.read_csv(trials_path)
+    if "error" in trials:
+        trials["error"] = trials["error"].fillna("").astype(str)
     for column in _CURVES:
         trials[column] = trials[column].map(json.loads)
     summary = json.loads((folder / "best_params.json").read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -31,20 +32,17 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import (
-    GridSearchCV,
-    RandomizedSearchCV,
-    StratifiedKFold,
-    train_test_split,
-)
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
+from . import _resumable
 from ._columns import TRIAL_COLUMNS, TRIAL_TAIL
 from ._validation import check_choice, check_number, check_positive_int
 from .baseline import compare_with_baseline
 from .callbacks import as_callback_list
 from .estimators import KerasMLPClassifier, _check_features
+from .journal import data_fingerprint, open_search, read_records, stable_repr
 from .space import SearchSpace
 
 __all__ = ["tune", "TuneResult", "sweep", "STRATEGIES", "TRIAL_COLUMNS"]
@@ -96,7 +94,7 @@ class TuneResult:
         """The ``k`` best finished trials, best first, without the curve columns."""
         ok = self.trials[self.trials["status"] == "ok"]
         return ok.sort_values("score", ascending=False).head(k).drop(
-            columns=["train_curve", "val_curve"])
+            columns=["train_curve", "val_curve", "error"], errors="ignore")
 
     def __repr__(self) -> str:
         n_ok = int((self.trials["status"] == "ok").sum())
@@ -125,6 +123,8 @@ def tune(
     random_state: int | None = 0,
     n_jobs: int | None = None,
     compare_baseline: bool = True,
+    resume: bool = False,
+    max_consecutive_failures: int | None = 10,
 ) -> TuneResult:
     """Search ``space`` with one strategy and return a :class:`TuneResult`.
 
@@ -163,13 +163,32 @@ def tune(
     callbacks : list or CallbackSet, optional
         The same callback objects serve every strategy.
     directory : path, optional
-        Keras Tuner's project folder (and the search's records); a new
-        temporary folder by default.
+        The search's folder: its settings (``search.json``), a record of
+        every finished fit or trial, written as each one finishes, and Keras
+        Tuner's project. A new temporary folder by default; give one to be
+        able to resume.
     random_state : int or None, default 0
-        Seeds sampling, splits and every network's initial weights.
+        Seeds sampling, splits, every network's initial weights, dropout and
+        shuffling: two runs with the same seed give the same trials and
+        scores (see the README's "Reproducibility").
     n_jobs : int, optional
         Parallel fits for the scikit-learn strategies (any joblib backend,
         e.g. Dask's, applies).
+    resume : bool, default False
+        Continue the search recorded in ``directory`` (killed, stopped or
+        finished): fits and trials that finished are not run again, the ones
+        that were running are, and the result equals an uninterrupted run's.
+        The data and settings must be those of the recorded search (else a
+        ValueError says what differs); ``n_jobs`` may change. With no search
+        recorded there, a new one starts. ``resume=False`` starts afresh and
+        replaces the folder's earlier records.
+    max_consecutive_failures : int or None, default 10
+        Stop with :class:`~kerastune_kit.hypermodel.TooManyFailures` when this
+        many trials in a row have failed (a NaN loss, an error); finished
+        trials stay recorded, so a search stopped this way can resume with a
+        higher limit. None never stops. Failed trials get status "failed",
+        score NaN (scikit-learn's ``error_score``) and their error in the
+        trials table.
 
     Returns
     -------
@@ -197,6 +216,13 @@ def tune(
         estimator_params["callbacks"] = callbacks
     if strategy not in _KERAS_TUNER:
         estimator_params.setdefault("validation_split", validation_split)
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume={resume!r} (type {type(resume).__name__}) must be True or False.")
+    if resume and directory is None:
+        raise ValueError("resume=True continues the search recorded in a folder: pass "
+                         "directory= with the folder of the search to continue.")
+    if max_consecutive_failures is not None:
+        check_positive_int("max_consecutive_failures", max_consecutive_failures)
     workdir = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="kerastune-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -213,6 +239,21 @@ def tune(
         space.to_param_grid()  # refuses continuous dimensions before any training
     if preprocessor is None:
         _check_features("tune", X)  # raw categories/NaN need preprocessor=make_preprocessor()
+    _check_class_sizes(y, cv if strategy not in _KERAS_TUNER or compare_baseline else 2)
+
+    resumed = False
+    if not _is_keras_tuner_worker():  # the chief owns the folder's records
+        settings = dict(
+            strategy=strategy, space=json.loads(space.to_json()), n_trials=n_trials, cv=cv,
+            validation_split=validation_split, max_epochs=max_epochs, factor=factor,
+            rounds=rounds, top_k=top_k, random_state=random_state,
+            preprocessor=stable_repr(preprocessor), project_name=project_name,
+            estimator_params={k: stable_repr(v) for k, v in sorted(estimator_params.items())},
+            data=data_fingerprint(X, y))
+        resumed = open_search(workdir, settings, resume=resume, record_files=(
+            "trials.jsonl", "round*.jsonl", f"{project_name}-histories.jsonl"))
+    limits = dict(resume=resumed, max_consecutive_failures=max_consecutive_failures)
+    journaled = _make_estimator(preprocessor, estimator_params, _resumable.JournaledMLPClassifier)
 
     spaces = [space]
     if strategy in _KERAS_TUNER:
@@ -224,22 +265,22 @@ def tune(
                 validation_split=validation_split, preprocessor=preprocessor,
                 estimator_params=estimator_params, max_epochs=max_epochs, factor=factor,
                 callbacks=callbacks, directory=workdir, project_name=project_name,
-                random_state=random_state, worker=True)
+                random_state=random_state, worker=True, **limits)
             return None
         trials, best_params, extra = _run_keras_tuner(
             X, y, space, strategy=strategy, n_trials=n_trials, validation_split=validation_split,
             preprocessor=preprocessor, estimator_params=estimator_params, max_epochs=max_epochs,
             factor=factor, callbacks=callbacks, directory=workdir, project_name=project_name,
-            random_state=random_state)
+            random_state=random_state, **limits)
         search = extra.pop("tuner")
         refit_params = {**best_params, **extra}
     elif strategy == "coarse-to-fine":
         tables, current = [], space
         for round_ in range(rounds):
-            search = _run_sklearn("random", X, y, current, template, prefix, n_trials=n_trials,
+            search = _run_sklearn("random", X, y, current, journaled, prefix, n_trials=n_trials,
                                   cv=cv, max_epochs=max_epochs, factor=factor,
                                   random_state=None if random_state is None else random_state + round_,
-                                  n_jobs=n_jobs, records=workdir / f"round{round_}.jsonl")
+                                  n_jobs=n_jobs, records=workdir / f"round{round_}.jsonl", **limits)
             table = _sklearn_trials(search, current, prefix, "coarse-to-fine",
                                     workdir / f"round{round_}.jsonl", round_)
             tables.append(table)
@@ -254,15 +295,20 @@ def tune(
         refit_params = best_params
     else:
         records = workdir / "trials.jsonl"
-        search = _run_sklearn(strategy, X, y, space, template, prefix, n_trials=n_trials, cv=cv,
+        search = _run_sklearn(strategy, X, y, space, journaled, prefix, n_trials=n_trials, cv=cv,
                               max_epochs=max_epochs, factor=factor, random_state=random_state,
-                              n_jobs=n_jobs, records=records)
+                              n_jobs=n_jobs, records=records, **limits)
         trials = _sklearn_trials(search, space, prefix, strategy, records, 0)
         best_params = _best_row_params(trials, space.names)
         refit_params = dict(best_params)
         if strategy == "halving":
             refit_params["epochs"] = int(trials.loc[trials["score"].idxmax(), "epochs_trained"])
 
+    failed = trials[trials["status"] != "ok"]
+    if len(failed):
+        warnings.warn(f"{len(failed)} of {len(trials)} trials failed (first error: "
+                      f"{failed['error'].iloc[0]}); see the trials table's error column.",
+                      UserWarning, stacklevel=2)
     best_estimator = clone(template).set_params(**{prefix + k: v for k, v in refit_params.items()})
     best_estimator.fit(X, y)
     baseline = None
@@ -281,73 +327,58 @@ def tune(
 # ----------------------------------------------------------------------
 # scikit-learn strategies
 # ----------------------------------------------------------------------
-def _make_estimator(preprocessor, estimator_params):
-    model = KerasMLPClassifier(**estimator_params)
+def _check_class_sizes(y, folds: int) -> None:
+    """Every class needs a row in each of ``folds`` stratified folds (or in both parts of a split)."""
+    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    if len(labels) < 2:
+        raise ValueError(f"y has only one class ({labels[0]!r}): a classifier needs at least two.")
+    small = {label: int(n) for label, n in zip(labels, counts) if n < folds}
+    if small:
+        raise ValueError(
+            f"too few samples for cv={folds}: class(es) {small} have fewer rows than folds, so "
+            "some training folds would miss them. Lower cv, merge rare classes, or gather "
+            "more rows.")
+
+
+def _make_estimator(preprocessor, estimator_params, cls=KerasMLPClassifier):
+    model = cls(**estimator_params)
     if preprocessor is None:
         return model
     return Pipeline([("preprocess", clone(preprocessor)), ("model", model)])
 
 
-class _RecordingScorer:
-    """Accuracy scorer that also appends each fit's parameters and history to a file.
-
-    scikit-learn searches keep no training curves; this scorer runs in the
-    worker that fitted the model (any joblib backend) and writes one JSON line
-    per scored fit.
-    """
-
-    def __init__(self, path: Path, names: Sequence[str], prefix: str):
-        self.path = str(path)
-        self.names = list(names)
-        self.prefix = prefix
-
-    def __call__(self, estimator, X, y) -> float:
-        score = float(estimator.score(X, y))
-        model = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-        params = model.get_params()
-        record = {
-            "key": _key({n: params[n] for n in self.names if n in params}),
-            "epochs": params.get("epochs"),
-            "history": {k: [float(v) for v in vals] for k, vals in model.history_.items()},
-            "score": score,
-        }
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-        return score
-
-
-def _key(params: Mapping[str, Any]) -> str:
-    return json.dumps({k: _plain(params[k]) for k in sorted(params)}, default=repr)
-
-
 def _run_sklearn(strategy, X, y, space, template, prefix, *, n_trials, cv, max_epochs, factor,
-                 random_state, n_jobs, records):
+                 random_state, n_jobs, records, resume, max_consecutive_failures):
+    """Run one scikit-learn search whose fits are journaled in ``records`` (and replayed when resuming)."""
     folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
     names = list(space.names)
+    template = clone(template).set_params(**{prefix + "journal": str(records),
+                                             prefix + "replay": resume})
     common = dict(cv=folds, n_jobs=n_jobs, error_score=np.nan, refit=False,
-                  scoring=_RecordingScorer(records, names + ["epochs"], prefix))
+                  return_train_score=False,  # the scorer records (and replays) test scores
+                  scoring=_resumable.RecordingScorer(records, names + ["epochs"]))
     if strategy == "grid":
-        return GridSearchCV(template, space.to_param_grid(prefix), **common).fit(X, y)
-    if strategy == "random":
-        return RandomizedSearchCV(template, space.to_param_distributions(prefix), n_iter=n_trials,
-                                  random_state=random_state, **common).fit(X, y)
-    # halving: epochs are the resource
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingRandomSearchCV
-
-    return HalvingRandomSearchCV(
-        template, space.to_param_distributions(prefix), resource=prefix + "epochs",
-        max_resources=max_epochs, min_resources=max(1, max_epochs // factor ** 2), factor=factor,
-        n_candidates=n_trials, random_state=random_state, **common).fit(X, y)
+        search = _resumable.GridSearch(template, space.to_param_grid(prefix), **common)
+    elif strategy == "random":
+        search = _resumable.RandomSearch(template, space.to_param_distributions(prefix),
+                                         n_iter=n_trials, random_state=random_state, **common)
+    else:  # halving: epochs are the resource
+        search = _resumable.HalvingSearch(
+            template, space.to_param_distributions(prefix), resource=prefix + "epochs",
+            max_resources=max_epochs, min_resources=max(1, max_epochs // factor ** 2),
+            factor=factor, n_candidates=n_trials, random_state=random_state, **common)
+    search._failure_limit, search._journal_path = max_consecutive_failures, str(records)
+    with warnings.catch_warnings():
+        # failed fits score NaN on purpose (they are reported in the trials table)
+        warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
+        return search.fit(X, y)
 
 
 def _read_records(path: Path) -> dict[str, list[dict]]:
+    """The journal's finished fits, grouped by their searched values."""
     by_key: dict[str, list[dict]] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                by_key.setdefault(record["key"], []).append(record)
+    for record in read_records(path):
+        by_key.setdefault(record.get("key"), []).append(record)
     return by_key
 
 
@@ -361,12 +392,21 @@ def _mean_curve(histories: list[dict], key: str) -> list[float]:
 
 def _sklearn_trials(search, space, prefix, strategy, records, round_) -> pd.DataFrame:
     results = search.cv_results_
-    recorded = _read_records(records)
+    recorded: dict[str, list[dict]] = {}
+    for record in read_records(records):
+        key = record.get("key")
+        if key is None and "params" in record:  # a failed fit records all its parameters
+            params = record["params"]
+            key = _resumable.params_key({n: params.get(n) for n in [*space.names, "epochs"]})
+        recorded.setdefault(key, []).append(record)
     rows = []
     for i, params in enumerate(results["params"]):
         values = {name: params.get(prefix + name) for name in space.names}
         epochs = params.get(prefix + "epochs", search.estimator.get_params().get(prefix + "epochs"))
-        histories = [r["history"] for r in recorded.get(_key({**values, "epochs": epochs}), [])]
+        fits = recorded.get(_resumable.params_key({**values, "epochs": epochs}), [])
+        histories = [r["history"] for r in fits if r.get("status") == "ok"]
+        errors = [r["error"] for r in fits if r.get("status") == "failed"]
+        times = [r["fit_time"] for r in fits if r.get("fit_time") is not None]
         score = results["mean_test_score"][i]
         rows.append({
             "trial": i, "round": round_, "strategy": strategy,
@@ -374,7 +414,9 @@ def _sklearn_trials(search, space, prefix, strategy, records, round_) -> pd.Data
             "score": float(score), "score_std": float(results["std_test_score"][i]),
             **values,
             "epochs_trained": int(np.median([len(h["loss"]) for h in histories])) if histories else epochs,
-            "fit_time": float(results["mean_fit_time"][i]),
+            # recorded times: a resumed search replays finished fits in no time
+            "fit_time": float(np.mean(times)) if times else float(results["mean_fit_time"][i]),
+            "error": (errors[0] if errors else "unknown error") if np.isnan(score) else "",
             "train_curve": _mean_curve(histories, "accuracy"),
             "val_curve": _mean_curve(histories, "val_accuracy"),
         })
@@ -421,6 +463,12 @@ def _keras_tuner_seed(random_state: int | None) -> int | None:
     return None if random_state is None else int(random_state) + 1
 
 
+def _last_line(message: str | None) -> str:
+    """The error line of a Keras Tuner trial's traceback."""
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def _is_keras_tuner_worker() -> bool:
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
     return tuner_id is not None and tuner_id != "chief"
@@ -428,7 +476,7 @@ def _is_keras_tuner_worker() -> bool:
 
 def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, preprocessor,
                      estimator_params, max_epochs, factor, callbacks, directory, project_name,
-                     random_state, worker=False):
+                     random_state, resume, max_consecutive_failures, worker=False):
     from .hypermodel import FIT_PARAMS, BayesianOptimization, Hyperband, MLPHyperModel, RandomSearch
     from .hypermodel import trial_key
 
@@ -441,15 +489,15 @@ def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, prepr
                          "batch_size")}
     fixed = {**builder_fixed, **{k: estimator_params[k] for k in FIT_PARAMS if k in estimator_params}}
     fixed.setdefault("batch_size", KerasMLPClassifier().batch_size)
-    records = Path(directory) / f"{project_name}-histories.jsonl"
-    if not worker and records.exists():
-        records.unlink()
+    records = Path(directory) / f"{project_name}-histories.jsonl"  # emptied by open_search
     hypermodel = MLPHyperModel(space, input_shape=X_train.shape[1:],
                                n_classes=len(encoder.classes_), fixed=fixed, seed=random_state,
                                record_path=records)
-    # only the chief (or a lone process) may clear the shared project folder
+    # only the chief (or a lone process) may clear the shared project folder; a resumed
+    # search reloads it: finished trials stay, the ones that were running run again
     common = dict(objective="val_accuracy", directory=str(directory), project_name=project_name,
-                  seed=_keras_tuner_seed(random_state), overwrite=not worker)
+                  seed=_keras_tuner_seed(random_state), overwrite=not (worker or resume),
+                  max_consecutive_failed_trials=max_consecutive_failures)
     if strategy == "hyperband":
         tuner = Hyperband(hypermodel, max_epochs=max_epochs, factor=factor, **common)
     elif strategy == "bayesian":
@@ -489,6 +537,7 @@ def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, prepr
             "epochs_trained": len(train_curve),
             "fit_time": float(sum(histories.get(trial_key(trial.hyperparameters.values), {})
                                   .get("epoch_seconds", []))),
+            "error": "" if ok else _last_line(trial.message) or f"trial {trial.status.lower()}",
             "train_curve": train_curve,
             "val_curve": curve(trial, "val_accuracy"),
         })

@@ -9,6 +9,7 @@ and prints ``WORKER-DONE <id>``.
 Every fit appends the process's tuner id to a file in the shared directory:
 ``ran-<id>.txt`` for a fit run by Keras Tuner (a trial) and ``refit-<id>.txt`` for
 any other fit (the chief's refit of the best parameters on all the training data).
+``KT_TEST_SLOW_EPOCH`` (seconds) makes every epoch of every fit that long at least.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class RecordTrainer(keras.callbacks.Callback):
         with open(self._path("ran" if self._in_trial else "refit", tuner_id), "a",
                   encoding="utf-8") as handle:
             handle.write(tuner_id + "\n")
+
+    def on_epoch_end(self, epoch, logs=None):
+        # KT_TEST_SLOW_EPOCH: seconds per epoch, so a test can kill a worker mid-trial
+        time.sleep(float(os.environ.get("KT_TEST_SLOW_EPOCH", "0")))
 
     def on_train_end(self, logs=None):
         peers = [p for p in os.environ.get("KT_TEST_PEERS", "").split(",") if p]

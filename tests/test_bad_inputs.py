@@ -6,6 +6,8 @@ trains a network: every error comes before training starts.
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from kerastune_kit import (
     Categorical, Float, Int, KerasMLPClassifier, SearchSpace, build_mlp, load_penguins,
     make_preprocessor, sweep, tune,
 )
+from kerastune_kit.journal import open_search
 
 X_OK = np.random.default_rng(0).normal(size=(30, 4)).astype("float32")
 Y_OK = np.repeat([0, 1, 2], 10)
@@ -37,6 +40,14 @@ def _with_nan():
     X = X_OK.copy()
     X[3, 1] = np.nan
     return X
+
+
+def _resume_elsewhere():
+    """Resume a random search in a folder that records a grid search (no training needed)."""
+    folder = tempfile.mkdtemp()
+    open_search(folder, {"strategy": "grid"}, resume=False)
+    return tune(X_OK, Y_OK, SPACE, strategy="random", directory=folder, resume=True,
+                compare_baseline=False)
 
 
 CASES = [
@@ -90,6 +101,15 @@ CASES = [
     ("raw penguins without a preprocessor",
      lambda: tune(*load_penguins(return_X_y=True), SPACE, compare_baseline=False),
      ValueError, ["make_preprocessor"]),
+    ("too few samples for the folds", _tune(y=np.r_[np.zeros(28), [1, 1]], cv=3), ValueError,
+     ["too few samples", "cv=3"]),
+    ("one class in tune", _tune(y=np.zeros(30)), ValueError, ["only one class"]),
+    ("resume without a folder", _tune(resume=True), ValueError, ["resume=True", "directory"]),
+    ("resume given as text", _tune(resume="yes", directory="unused"), TypeError, ["resume"]),
+    ("failure limit 0", _tune(max_consecutive_failures=0), ValueError,
+     ["max_consecutive_failures"]),
+    ("resume in a folder of another search", lambda: _resume_elsewhere(), ValueError,
+     ["holds a different search", "strategy was 'grid', now 'random'", "another directory"]),
     ("sweep over nothing", lambda: sweep(X_OK, Y_OK, "nodes", []), ValueError, ["values"]),
     ("sweep of an unknown parameter", lambda: sweep(X_OK, Y_OK, "nodez", [8]), ValueError,
      ["nodez", "nodes"]),

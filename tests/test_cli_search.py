@@ -77,8 +77,9 @@ def test_unknown_strategy_is_refused_by_argparse(capsys):
 @pytest.mark.slow
 def test_tune_runs_the_main_job_and_writes_everything(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["tune", "--budget", "2", "--cv", "2", "--epochs", "3", "--out", str(out),
-                 "--set", "nodes=8:32:8", "--set", "n_layers=1"])
+    argv = ["tune", "--budget", "2", "--cv", "2", "--epochs", "3", "--out", str(out),
+            "--set", "nodes=8:32:8", "--set", "n_layers=1"]
+    code = main(argv)
     assert code == 0
     printed = capsys.readouterr().out
     for expected in ("Top trials", "keras_mlp", "logreg_baseline", "p_value",
@@ -103,6 +104,24 @@ def test_tune_runs_the_main_job_and_writes_everything(tmp_path, capsys):
     loaded = load_result(out)
     assert len(loaded.trials) == 2 and loaded.best_params_ == summary["best_params"]
     assert all(len(curve) == 3 for curve in loaded.trials["train_curve"])
+
+    # --resume with the same arguments: every fit is replayed, none trained again
+    fits = (out / "search" / "trials.jsonl").read_text()
+    capsys.readouterr()
+    assert main([*argv, "--resume", "-q"]) == 0
+    assert (out / "search" / "trials.jsonl").read_text() == fits
+    assert json.loads((out / "best_params.json").read_text())["best_params"] == \
+        summary["best_params"]
+    # with other arguments it refuses, and says what differs
+    assert main([*argv, "--resume", "--budget", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "n_trials was 2, now 3" in err and "--resume" in err
+    assert (out / "search" / "trials.jsonl").read_text() == fits
+
+
+def test_resume_needs_the_output_folder(capsys):
+    assert main(["tune", "--resume"]) == 2
+    assert "--out" in capsys.readouterr().err
 
 
 @pytest.mark.slow

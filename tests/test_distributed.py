@@ -7,6 +7,7 @@ Every wait has a hard timeout and every child is killed in a ``finally``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from kerastune_kit import load_penguins, make_preprocessor
+from kerastune_kit.journal import read_records
 from kerastune_kit.search import tune
 from kerastune_kit.space import Float, Int, SearchSpace
 
@@ -55,18 +57,14 @@ def _with_repo_on_path(env: dict) -> dict:
 # ----------------------------------------------------------------------
 # scikit-learn search through joblib's Dask backend
 # ----------------------------------------------------------------------
-@pytest.mark.slow
-def test_sklearn_random_search_runs_on_a_local_dask_cluster(tmp_path, monkeypatch):
+@contextlib.contextmanager
+def _local_dask_cluster(monkeypatch):
+    """Two single-threaded Dask worker processes (with nannies) and a client, on loopback."""
     distributed = pytest.importorskip("distributed")
-    joblib = pytest.importorskip("joblib")
-    X_train, y_train = _penguins_train()
-
     # spawned worker processes inherit the environment: let them import the package quietly
     monkeypatch.setenv("PYTHONPATH", _with_repo_on_path(os.environ)["PYTHONPATH"])
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-
     cluster = client = None
-    expired = threading.Event()
     try:
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -74,45 +72,60 @@ def test_sklearn_random_search_runs_on_a_local_dask_cluster(tmp_path, monkeypatc
         )
         client = distributed.Client(cluster, timeout=60)
         client.wait_for_workers(2, timeout=120)
-        workers = set(client.scheduler_info()["workers"])
-        assert len(workers) == 2
-        assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
-
-        # a stuck search must fail, not hang: past the limit, shut the cluster
-        # down (the pending fits then raise in the search)
-        def shut_down():
-            expired.set()
-            cluster.close(timeout=30)
-
-        watchdog = threading.Timer(DASK_SEARCH_TIMEOUT, shut_down)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
-                result = tune(
-                    X_train, y_train, SPACE, strategy="random", n_trials=4, cv=2, n_jobs=-1,
-                    preprocessor=make_preprocessor(), estimator_params={"epochs": 3},
-                    directory=tmp_path, random_state=0, compare_baseline=False,
-                )
-            tasks = stream.data
-        except Exception:
-            if expired.is_set():
-                pytest.fail(f"the Dask search took more than {DASK_SEARCH_TIMEOUT} s "
-                            "(see the chained exceptions)")
-            raise
-        finally:
-            watchdog.cancel()
-        assert not expired.is_set(), f"the Dask search took more than {DASK_SEARCH_TIMEOUT} s"
+        yield cluster, client
     finally:
         errors = []
         for resource in (client, cluster):  # both, even if the first one fails to close
             if resource is not None:
                 try:
                     resource.close(timeout=30)
-                except Exception as exc:  # closing again after the watchdog may complain
+                except Exception as exc:  # closing again after a watchdog may complain
                     errors.append(exc)
-        if errors and not expired.is_set():
+        if errors and not getattr(cluster, "_watchdog_expired", False):
             raise errors[0]
+
+
+def _dask_search(cluster, client, directory):
+    """The random search on the cluster, stopped by a watchdog if it hangs; (result, tasks)."""
+    import distributed
+    import joblib
+
+    X_train, y_train = _penguins_train()
+
+    # a stuck search must fail, not hang: past the limit, shut the cluster
+    # down (the pending fits then raise in the search)
+    def shut_down():
+        cluster._watchdog_expired = True
+        cluster.close(timeout=30)
+
+    watchdog = threading.Timer(DASK_SEARCH_TIMEOUT, shut_down)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+            result = tune(
+                X_train, y_train, SPACE, strategy="random", n_trials=4, cv=2, n_jobs=-1,
+                preprocessor=make_preprocessor(), estimator_params={"epochs": 3},
+                directory=directory, random_state=0, compare_baseline=False,
+            )
+        return result, stream.data
+    except Exception:
+        if getattr(cluster, "_watchdog_expired", False):
+            pytest.fail(f"the Dask search took more than {DASK_SEARCH_TIMEOUT} s "
+                        "(see the chained exceptions)")
+        raise
+    finally:
+        watchdog.cancel()
+
+
+@pytest.mark.slow
+def test_sklearn_random_search_runs_on_a_local_dask_cluster(tmp_path, monkeypatch):
+    pytest.importorskip("joblib")
+    with _local_dask_cluster(monkeypatch) as (cluster, client):
+        workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 2
+        assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
+        result, tasks = _dask_search(cluster, client, tmp_path)
 
     trials = result.trials
     assert len(trials) == 4
@@ -132,6 +145,40 @@ def test_sklearn_random_search_runs_on_a_local_dask_cluster(tmp_path, monkeypatc
     assert ran_on <= workers
     assert len(ran_on) == 2, f"tasks ran on {ran_on} only"
     assert len(tasks) >= 2
+
+
+@pytest.mark.slow
+def test_a_dask_worker_lost_mid_search_is_replaced_and_the_search_completes(
+        tmp_path, monkeypatch):
+    pytest.importorskip("joblib")
+    journal = tmp_path / "trials.jsonl"
+    killed = {}
+    with _local_dask_cluster(monkeypatch) as (cluster, client):
+        pids = client.run(os.getpid)  # worker address -> process id
+
+        def kill_one_worker_mid_search():
+            deadline = time.monotonic() + DASK_SEARCH_TIMEOUT
+            while time.monotonic() < deadline and len(read_records(journal)) < 2:
+                time.sleep(0.02)
+            address, pid = sorted(pids.items())[0]
+            killed.update(address=address, pid=pid, after=len(read_records(journal)))
+            os.kill(pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_one_worker_mid_search, daemon=True)
+        killer.start()
+        result, _ = _dask_search(cluster, client, tmp_path)
+        killer.join(timeout=30)
+        # the nanny started a new worker process in place of the killed one
+        client.wait_for_workers(2, timeout=120)
+        now = client.run(os.getpid)
+
+    assert killed and 2 <= killed["after"] < 8, killed  # killed mid-search
+    assert killed["pid"] not in now.values()
+    trials = result.trials
+    assert len(trials) == 4 and (trials["status"] == "ok").all(), trials[["status", "score"]]
+    records = read_records(journal)
+    assert {r["fit"] for r in records} == {r["fit"] for r in records if r["status"] == "ok"}
+    assert len({r["fit"] for r in records}) == 4 * 2  # every (candidate, fold) fit, once
 
 
 # ----------------------------------------------------------------------
@@ -165,73 +212,98 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
 
 
+class _KerasTunerProcesses:
+    """A chief and workers of one Keras Tuner search, each a process running the worker script."""
+
+    def __init__(self, tmp_path: Path, **env):
+        self.tmp_path = tmp_path
+        self.port = _free_port()
+        self.shared = tmp_path / "shared"
+        self.shared.mkdir()
+        self.env = _with_repo_on_path(os.environ)
+        self.env.update(
+            KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(self.port),
+            TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+            no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost", **env)
+        for key in ("KERASTUNER_TUNER_ID", "http_proxy", "https_proxy", "grpc_proxy",
+                    "HTTP_PROXY", "HTTPS_PROXY"):
+            self.env.pop(key, None)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict = {}
+        self.deadline = time.monotonic() + KT_SEARCH_TIMEOUT
+
+    def launch(self, tuner_id: str) -> None:
+        if tuner_id in self.logs:  # a restart: the log goes on
+            self.logs[tuner_id].close()
+        self.logs[tuner_id] = open(self.tmp_path / f"{tuner_id}.log", "a+", encoding="utf-8")
+        self.procs[tuner_id] = subprocess.Popen(
+            [sys.executable, str(WORKER_SCRIPT), str(self.shared)],
+            env={**self.env, "KERASTUNER_TUNER_ID": tuner_id}, cwd=str(self.tmp_path),
+            stdout=self.logs[tuner_id], stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: killed as a whole
+        )
+
+    def output(self, tuner_id: str) -> str:
+        if not self.logs[tuner_id].closed:
+            self.logs[tuner_id].flush()
+        return _read_log(self.tmp_path, tuner_id)
+
+    def start(self, workers) -> None:
+        self.launch("chief")
+        # workers start once the chief's oracle is listening (so the chief has
+        # already cleared the shared project folder)
+        self.wait_for(lambda: _port_open(self.port), "the chief serving its oracle")
+        for tuner_id in workers:
+            self.launch(tuner_id)
+
+    def wait_for(self, condition, what: str) -> None:
+        while not condition():
+            for tuner_id, proc in self.procs.items():
+                if proc.poll() is not None and proc.returncode != 0:
+                    pytest.fail(f"{tuner_id} exited {proc.returncode} before {what}:\n"
+                                + self.output(tuner_id)[-4000:])
+            if time.monotonic() > self.deadline:
+                pytest.fail(f"no {what} after {KT_SEARCH_TIMEOUT} s")
+            time.sleep(0.05)
+
+    def finish(self) -> None:
+        """Wait for every process; each must exit 0."""
+        for tuner_id in [t for t in self.procs if t != "chief"] + ["chief"]:
+            try:
+                self.procs[tuner_id].wait(timeout=max(1.0, self.deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{tuner_id} still running after {KT_SEARCH_TIMEOUT} s:\n" + "\n".join(
+                    f"--- {k} ---\n{self.output(k)[-3000:]}" for k in self.procs))
+        for tuner_id, proc in self.procs.items():
+            assert proc.returncode == 0, f"{tuner_id} exited {proc.returncode}:\n" \
+                                         + self.output(tuner_id)[-4000:]
+
+    def chief_report(self) -> dict:
+        chief_out = _read_log(self.tmp_path, "chief")
+        lines = [line for line in chief_out.splitlines() if line.startswith("RESULT ")]
+        assert len(lines) == 1, chief_out[-4000:]
+        return json.loads(lines[0][len("RESULT "):])
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            _kill(proc)
+        for handle in self.logs.values():
+            handle.close()
+
+
 @pytest.mark.slow
 def test_keras_tuner_chief_and_two_workers_share_one_search(tmp_path):
     pytest.importorskip("grpc")
-    port = _free_port()
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    base_env = _with_repo_on_path(os.environ)
-    base_env.update(
-        KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port),
-        TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
-        KT_TEST_PEERS="tuner0,tuner1",  # see RecordTrainer in the worker script
-        no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost",
-    )
-    for key in ("KERASTUNER_TUNER_ID", "http_proxy", "https_proxy", "grpc_proxy",
-                "HTTP_PROXY", "HTTPS_PROXY"):
-        base_env.pop(key, None)
-
-    procs: dict[str, subprocess.Popen] = {}
-    logs = {}
-    deadline = time.monotonic() + KT_SEARCH_TIMEOUT
-
-    def launch(tuner_id):
-        logs[tuner_id] = open(tmp_path / f"{tuner_id}.log", "w+", encoding="utf-8")
-        procs[tuner_id] = subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT), str(shared)],
-            env={**base_env, "KERASTUNER_TUNER_ID": tuner_id}, cwd=str(tmp_path),
-            stdout=logs[tuner_id], stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: killed as a whole below
-        )
-
-    def output(tuner_id):
-        logs[tuner_id].flush()
-        return _read_log(tmp_path, tuner_id)
-
+    # KT_TEST_PEERS: see RecordTrainer in the worker script
+    search = _KerasTunerProcesses(tmp_path, KT_TEST_PEERS="tuner0,tuner1")
     try:
-        launch("chief")
-        # workers start once the chief's oracle is listening (so the chief has
-        # already cleared the shared project folder)
-        while not _port_open(port):
-            if procs["chief"].poll() is not None:
-                pytest.fail(f"chief exited early ({procs['chief'].returncode}):\n"
-                            + output("chief")[-4000:])
-            if time.monotonic() > deadline:
-                pytest.fail("chief never served its oracle:\n" + output("chief")[-4000:])
-            time.sleep(0.5)
-        launch("tuner0")
-        launch("tuner1")
-
-        for tuner_id in ("tuner0", "tuner1", "chief"):
-            try:
-                procs[tuner_id].wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"{tuner_id} still running after {KT_SEARCH_TIMEOUT} s:\n"
-                            + "\n".join(f"--- {k} ---\n{output(k)[-3000:]}" for k in procs))
-        for tuner_id, proc in procs.items():
-            assert proc.returncode == 0, f"{tuner_id} exited {proc.returncode}:\n" \
-                                         + output(tuner_id)[-4000:]
+        search.start(["tuner0", "tuner1"])
+        search.finish()
     finally:
-        for proc in procs.values():
-            _kill(proc)
-        for handle in logs.values():
-            handle.close()
+        search.close()
+    shared = search.shared
 
-    chief_out = _read_log(tmp_path, "chief")
-    lines = [line for line in chief_out.splitlines() if line.startswith("RESULT ")]
-    assert len(lines) == 1, chief_out[-4000:]
-    report = json.loads(lines[0][len("RESULT "):])
+    report = search.chief_report()
     assert report["n_trials"] == 4
     assert report["statuses"] == ["ok"] * 4
     assert all(0 <= s <= 1 for s in report["scores"])
@@ -253,3 +325,41 @@ def test_keras_tuner_chief_and_two_workers_share_one_search(tmp_path):
     assert not list(shared.glob("refit-tuner*.txt"))  # workers return None, no refit
     assert (shared / "kerastune" / "oracle.json").exists()
 
+
+
+@pytest.mark.slow
+def test_a_keras_tuner_worker_killed_mid_trial_is_restarted_and_the_search_completes(tmp_path):
+    pytest.importorskip("grpc")
+    search = _KerasTunerProcesses(tmp_path, KT_TEST_SLOW_EPOCH="0.5")
+    oracle_state = search.shared / "kerastune" / "oracle.json"
+
+    def tuner0_trial():
+        # the chief's oracle state names the trial each worker is running (written atomically)
+        if not oracle_state.exists():
+            return None
+        return json.loads(oracle_state.read_text()).get("ongoing_trials", {}).get("tuner0")
+
+    try:
+        search.start(["tuner0", "tuner1"])
+        ran0 = search.shared / "ran-tuner0.txt"
+        search.wait_for(lambda: ran0.exists() and tuner0_trial() is not None,
+                        "tuner0 training a trial")
+        killed_trial = tuner0_trial()
+        os.killpg(search.procs["tuner0"].pid, signal.SIGKILL)
+        search.procs["tuner0"].wait(timeout=30)
+        assert search.procs["tuner0"].returncode == -signal.SIGKILL
+        trial_file = search.shared / "kerastune" / f"trial_{killed_trial}" / "trial.json"
+        assert json.loads(trial_file.read_text())["status"] == "RUNNING"  # killed mid-trial
+
+        search.launch("tuner0")  # the restarted worker, under the same id
+        search.finish()
+    finally:
+        search.close()
+
+    report = search.chief_report()
+    assert report["n_trials"] == 4  # the whole budget
+    assert report["statuses"] == ["ok"] * 4
+    # the oracle gave the killed trial back to the restarted worker, which completed it
+    assert json.loads(trial_file.read_text())["status"] == "COMPLETED"
+    assert "WORKER-DONE tuner0" in search.output("tuner0")
+    assert len((search.shared / "ran-tuner0.txt").read_text().split()) >= 2
