@@ -266,7 +266,12 @@ def check_training(history, *, start=None, learning_rate=None, callbacks=()) -> 
     """
     if any(isinstance(cb, DivergenceGuard) and not cb.raise_error for cb in callbacks or ()):
         return
-    rate = "" if learning_rate is None else f" (learning_rate={learning_rate!r})"
+    if learning_rate is None:
+        rate = ""
+    elif isinstance(learning_rate, (int, float, np.number)):
+        rate = f" (learning_rate={float(learning_rate):.4g})"
+    else:
+        rate = f" (learning_rate={learning_rate!r})"
     advice = ("training diverged. Lower learning_rate or add gradient clipping "
               "(optimizer__clipnorm=1.0); a search records this fit as failed.")
     history = history or {}

@@ -47,7 +47,7 @@ def test_a_plain_fit_whose_loss_becomes_nan_raises_with_the_fix(penguins_small):
     model = KerasMLPClassifier(**SGD, learning_rate=80.0, nodes=8, random_state=0)
     from sklearn.pipeline import make_pipeline
 
-    with pytest.raises(TrainingDiverged, match=r"learning_rate=80.0.*Lower learning_rate"):
+    with pytest.raises(TrainingDiverged, match=r"learning_rate=80\).*Lower learning_rate"):
         make_pipeline(make_preprocessor(), model).fit(X, y)
 
 
