@@ -117,7 +117,8 @@ def _comparable(trials: pd.DataFrame) -> pd.DataFrame:
     return trials.drop(columns=["fit_time"])
 
 
-@pytest.mark.parametrize("strategy", ["random", "halving", "coarse-to-fine", "kt-random"])
+@pytest.mark.parametrize("strategy", ["random", "halving", "coarse-to-fine", "kt-random",
+                                      "bayesian"])
 def test_resuming_a_finished_search_trains_nothing_and_gives_the_same_result(
         small_penguins, tmp_path, strategy):
     X, y = small_penguins
@@ -128,6 +129,24 @@ def test_resuming_a_finished_search_trains_nothing_and_gives_the_same_result(
     assert _trained_fits(tmp_path) == fits  # every fit was replayed from the records
     pd.testing.assert_frame_equal(_comparable(first.trials), _comparable(again.trials))
     assert again.best_params_ == first.best_params_
+
+
+@pytest.mark.slow
+def test_a_part_recorded_search_resumes_in_parallel_workers(small_penguins, tmp_path):
+    # the records of a search killed after half its fits; the resume runs in two
+    # worker processes (joblib's loky), which replay or train each fit themselves
+    X, y = small_penguins
+    first = _search(X, y, tmp_path, "random", n_trials=4)
+    journal = tmp_path / "trials.jsonl"
+    records = journal.read_text().splitlines(keepends=True)
+    assert len(records) == 8
+    journal.write_text("".join(records[:4]))
+
+    again = _search(X, y, tmp_path, "random", n_trials=4, resume=True, n_jobs=2)
+    after = read_records(journal)
+    assert len(after) == 8 and len({r["fit"] for r in after}) == 8  # only the missing 4 ran
+    assert len({r["pid"] for r in after[4:]} - {os.getpid()}) >= 1  # in worker processes
+    pd.testing.assert_frame_equal(_comparable(first.trials), _comparable(again.trials))
 
 
 def test_a_trial_that_ended_just_before_the_kill_is_not_run_again(small_penguins, tmp_path):
