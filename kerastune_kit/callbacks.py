@@ -165,6 +165,9 @@ class EarlyStopping(_BestTracker):
             self.stopped_epoch_ = epoch
             self.model.stop_training = True
 
+    def touches_weights(self) -> bool:
+        return bool(self.restore_best_weights)  # it keeps and restores the best weights
+
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self._best_weights is not None:
             self.model.set_weights(self._best_weights)
@@ -194,6 +197,9 @@ class DivergenceGuard(ConfigurableCallback):
         super().__init__()
         self.monitor = monitor
         self.raise_error = raise_error
+
+    def touches_weights(self) -> bool:
+        return False  # it reads the logs and the learning rate
 
     def on_train_begin(self, logs=None):
         self.diverged_ = None

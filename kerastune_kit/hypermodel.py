@@ -42,6 +42,8 @@ class EpochTimer(keras.callbacks.Callback):
     of its ``epoch_seconds`` history.
     """
 
+    touches_weights = False  # see kerastune_kit.fastfit
+
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
 
@@ -62,6 +64,8 @@ class HistoryRecorder(keras.callbacks.Callback):
     the whole curve. Lines are appended, so several worker processes can share
     one file.
     """
+
+    touches_weights = False  # see kerastune_kit.fastfit
 
     def __init__(self, path, key: str):
         super().__init__()

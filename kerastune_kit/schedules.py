@@ -73,6 +73,15 @@ class ConfigurableCallback(keras.callbacks.Callback, BaseEstimator):
         """
         return False
 
+    def touches_weights(self) -> bool:
+        """Whether the hooks read or change the model's weights during training.
+
+        True (the safe answer) makes :mod:`kerastune_kit.fastfit` copy the
+        weights into the model after every epoch and back before the next;
+        callbacks that only read the logs or set the learning rate say False.
+        """
+        return True
+
     __repr__ = BaseEstimator.__repr__
 
 
@@ -130,6 +139,9 @@ class LearningRateSchedule(ConfigurableCallback):
     def needs_every_step(self) -> bool:
         return bool(self.per_step)
 
+
+    def touches_weights(self) -> bool:
+        return False  # it sets the optimiser's learning rate only
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         if not self.per_step:
@@ -292,6 +304,9 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     It reacts to a monitored score, so it has no per-step form. It writes the
     rate into the history as ``learning_rate`` like the other schedules.
     """
+
+    def touches_weights(self) -> bool:
+        return False  # it sets the optimiser's learning rate only
 
     # Keras resets wait/cooldown/best in on_train_begin already.
 

@@ -51,6 +51,40 @@ def test_fast_fit_follows_keras_fit_step_for_step(iris, config):
     assert int(fast.optimizer.iterations) == int(plain.optimizer.iterations) == 4 * -(-len(X) // 16)
 
 
+class _WeightWatcher(keras.callbacks.Callback):
+    """Reads the model's first kernel after every epoch (so it needs them copied back)."""
+
+    def on_train_begin(self, logs=None):
+        self.sums = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.sums.append(float(np.sum(self.model.get_weights()[0])))
+
+
+def test_callbacks_that_read_weights_see_every_epochs_and_others_cost_no_copies(iris, monkeypatch):
+    X, y = iris
+    kwargs = dict(epochs=3, batch_size=16, shuffle=False, verbose=0)
+    plain, watched, quiet = (build_mlp(nodes=16, input_shape=4, n_classes=3, seed=5)
+                             for _ in range(3))
+    expected = _WeightWatcher()
+    plain.fit(X, y, callbacks=[expected], **kwargs)
+    watcher = _WeightWatcher()
+    fastfit.fast_fit(watched, X, y, callbacks=[watcher], **kwargs)
+    np.testing.assert_allclose(watcher.sums, expected.sums, rtol=1e-4)
+
+    pulls = []
+    program = _program(watched)
+    monkeypatch.setattr(program, "pull_weights", lambda m: pulls.append(m) or
+                        type(program).pull_weights(program, m))
+    fastfit.fast_fit(quiet, X, y, callbacks=[StepDecay(0.01, drop=0.5, epochs_per_drop=1)],
+                     **kwargs)
+    assert len(pulls) == 1  # a schedule only sets the rate: one copy back, at the end
+    pulls.clear()
+    fastfit.fast_fit(build_mlp(nodes=16, input_shape=4, n_classes=3, seed=5), X, y,
+                     callbacks=[_WeightWatcher()], **kwargs)
+    assert len(pulls) == 3  # one per epoch, for the callback
+
+
 @pytest.mark.parametrize("rate", [0.2, 1 / 3, 0.6, 0.7])
 def test_template_dropout_draws_keras_masks_bit_for_bit(rate):
     """The template's variable-rate dropout gives Keras' Dropout outputs, whatever the rate."""
