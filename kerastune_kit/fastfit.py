@@ -390,16 +390,29 @@ def _program_for(model: keras.Model) -> _Program | None:
     return program if program.compatible(model) else None
 
 
-def _needs_every_step(callback) -> bool:
-    """Whether a callback must see every training step (not one call per span)."""
-    own = getattr(callback, "needs_every_step", None)
+def _known_answer(callback, question: str, tuner_hooks) -> bool | None:
+    """What is known of a callback without looking at its code, or None.
+
+    Its own answer (an attribute or method named ``question``); no for Keras'
+    History and progress bar; for Keras Tuner's callback, whether the tuner
+    overrides any of ``tuner_hooks``.
+    """
+    own = getattr(callback, question, None)
     if own is not None:
         return bool(own() if callable(own) else own)
     if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
         return False
     kt_callback = _keras_tuner_callback_type()
     if kt_callback is not None and isinstance(callback, kt_callback):
-        return _tuner_overrides(callback.tuner, ("on_batch_begin", "on_batch_end"))
+        return _tuner_overrides(callback.tuner, tuner_hooks)
+    return None
+
+
+def _needs_every_step(callback) -> bool:
+    """Whether a callback must see every training step (not one call per span)."""
+    known = _known_answer(callback, "needs_every_step", ("on_batch_begin", "on_batch_end"))
+    if known is not None:
+        return known
     base = keras.callbacks.Callback
     return any(getattr(type(callback), hook) is not getattr(base, hook)
                for hook in ("on_train_batch_begin", "on_train_batch_end",
@@ -413,15 +426,8 @@ def _touches_weights(callback) -> bool:
     once, not around every epoch (about 8 ms an epoch for a 2 x 100 network).
     Unknown callbacks are assumed to.
     """
-    own = getattr(callback, "touches_weights", None)
-    if own is not None:
-        return bool(own() if callable(own) else own)
-    if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
-        return False
-    kt_callback = _keras_tuner_callback_type()
-    if kt_callback is not None and isinstance(callback, kt_callback):
-        return _tuner_overrides(callback.tuner, ("on_epoch_begin", "on_epoch_end"))
-    return True
+    known = _known_answer(callback, "touches_weights", ("on_epoch_begin", "on_epoch_end"))
+    return True if known is None else known
 
 
 def _keras_tuner_callback_type():
