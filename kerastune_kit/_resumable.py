@@ -26,10 +26,9 @@ uninterrupted one.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -38,21 +37,12 @@ from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, Randomi
 from sklearn.pipeline import Pipeline
 
 from .estimators import KerasMLPClassifier
-from .journal import append_record, data_fingerprint, read_records, stable_repr
+from .journal import append_record, data_fingerprint, read_records, values_key
 
-__all__ = ["JournaledMLPClassifier", "RecordingScorer", "FailureLimit", "params_key",
+__all__ = ["JournaledMLPClassifier", "RecordingScorer", "FailureLimit",
            "GridSearch", "RandomSearch", "HalvingSearch"]
 
 _OWN = ("journal", "replay")
-
-
-def params_key(params: Mapping[str, Any]) -> str:
-    """A stable text key for a candidate's searched values."""
-    return json.dumps({k: _plain(params[k]) for k in sorted(params)}, default=stable_repr)
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 class JournaledMLPClassifier(KerasMLPClassifier):
@@ -80,9 +70,7 @@ class JournaledMLPClassifier(KerasMLPClassifier):
     def _fit_id(self, X, y) -> str:
         params = {k: v for k, v in self.get_params(deep=False).items()
                   if k not in (*_OWN, "verbose")}
-        text = json.dumps({k: _plain(v) for k, v in sorted(params.items())},
-                          default=stable_repr)
-        return hashlib.blake2b((text + data_fingerprint(X, y)).encode(),
+        return hashlib.blake2b((values_key(params) + data_fingerprint(X, y)).encode(),
                                digest_size=12).hexdigest()
 
     def fit(self, X, y, sample_weight=None, **kwargs) -> "JournaledMLPClassifier":
@@ -143,7 +131,7 @@ class RecordingScorer:
         params = model.get_params()
         append_record(self.path, {
             "fit": fit.get("fit"), "status": "ok",
-            "key": params_key({n: params[n] for n in self.names if n in params}),
+            "key": values_key({n: params[n] for n in self.names if n in params}),
             "epochs": params.get("epochs"), "score": score,
             "fit_time": fit.get("fit_time"), "pid": os.getpid(),
             "history": {k: [float(v) for v in vals] for k, vals in model.history_.items()},
@@ -197,12 +185,9 @@ class FailureLimit:
 
         errors = [r.get("error") for r in read_records(self._journal_path or "")
                   if r.get("status") == "failed"]
-        return TooManyFailures(
-            f"max_consecutive_failures={self._failure_limit}: candidates "
-            f"{', '.join(map(str, streak))} failed in a row (last error: "
-            f"{errors[-1] if errors else 'unknown'}). Every finished fit is kept in "
-            f"{self._journal_path}. Narrow the space (e.g. lower learning rates), or raise "
-            "max_consecutive_failures and resume.")
+        return TooManyFailures.in_a_row(
+            self._failure_limit, "candidates", streak, errors[-1] if errors else None,
+            f"Every finished fit is kept in {self._journal_path}.")
 
 
 class GridSearch(FailureLimit, GridSearchCV):

@@ -148,13 +148,11 @@ def _writable_dir(path: Path) -> Path:
 # --------------------------------------------------------------------------
 def _scan(folder: Path) -> tuple[int, float]:
     """Fits recorded so far and the best score among them."""
+    from .journal import read_records  # skips a line being written right now
+
     count, best = 0, float("nan")
     for path in folder.glob("*.jsonl"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line being written right now
+        for record in read_records(path):
             count += 1
             score = record.get("score")
             if score is None:

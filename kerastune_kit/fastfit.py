@@ -20,8 +20,9 @@ tensors, so no shape change retraces), evaluate, and predict. To train a
 user's model, its weights, dropout seeds, optimiser state, learning rate,
 dropout rates and penalty strengths are copied into the template (the
 weights and optimiser state in one traced call each), the template
-trains, and the new weights are copied back after every span, before the
-callbacks run; the optimiser state comes back at the end of the fit. Hidden
+trains, and the new weights are copied back at the end of the fit, or after
+every span, before the callbacks run, when a callback reads or changes them;
+the optimiser state comes back at the end of the fit. Hidden
 layers narrower than the template fill its top-left block, zeros elsewhere
 (see ``build_mlp``'s padded widths). The user's model stays the user's own
 object: nothing is shared between two fitted estimators, and the template
@@ -538,7 +539,7 @@ def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verb
             callback_list.on_train_batch_end(end - 1, logs)
             if model.stop_training:
                 break
-        if synced:
+        if synced and span == steps:  # (spans shorter than an epoch pulled them already)
             program.pull_weights(model)  # for the callbacks
         epoch_logs = dict(logs)
         if val is not None:

@@ -9,7 +9,6 @@ GridSearch tuners search exactly the networks a scikit-learn search would.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import time
 import zlib
@@ -23,7 +22,7 @@ from .builders import build_mlp
 from .callbacks import check_training, starting_loss
 from .estimators import BUILDER_PARAMS, seeded
 from .fastfit import fast_fit
-from .journal import append_record, write_json_atomic
+from .journal import append_record, values_key, write_json_atomic
 from .space import SearchSpace
 
 __all__ = [
@@ -54,7 +53,7 @@ class EpochTimer(keras.callbacks.Callback):
 
 def trial_key(values: Mapping[str, Any]) -> str:
     """A stable text key for a trial's hyperparameter values."""
-    return json.dumps({k: values[k] for k in sorted(values)}, default=repr)
+    return values_key(values)
 
 
 class HistoryRecorder(keras.callbacks.Callback):
@@ -170,6 +169,21 @@ class MLPHyperModel(kt.HyperModel):
 class TooManyFailures(RuntimeError):
     """A search stopped because too many trials in a row failed."""
 
+    @classmethod
+    def in_a_row(cls, limit: int, what: str, ids, last_error: str | None,
+                 kept: str) -> "TooManyFailures":
+        """The error for ``limit`` failed ``what`` (trials, candidates) ``ids`` in a row."""
+        return cls(
+            f"max_consecutive_failures={limit}: {what} {', '.join(map(str, ids))} failed in a "
+            f"row (last error: {last_error or 'unknown'}). {kept} Narrow the space (e.g. lower "
+            "learning rates), or raise max_consecutive_failures and resume.")
+
+
+def error_line(message: str | None) -> str:
+    """The error line of a Keras Tuner trial's message (a traceback), or ""."""
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
 
 class _DurableOracle:
     """A Keras Tuner oracle whose state files survive a kill, and whose failure stop explains itself.
@@ -208,13 +222,9 @@ class _DurableOracle:
             failed = failed + [trial] if trial.status == kt.engine.trial.TrialStatus.FAILED else []
             limit = self.max_consecutive_failed_trials
             if limit is not None and len(failed) >= limit:
-                last = (trial.message or "").strip().splitlines()
-                raise TooManyFailures(
-                    f"max_consecutive_failures={limit}: trials "
-                    f"{', '.join(t.trial_id for t in failed)} failed in a row (last error: "
-                    f"{last[-1] if last else 'unknown'}). The finished trials are kept in "
-                    f"{self._project_dir}. Narrow the space (e.g. lower learning rates), or "
-                    "raise max_consecutive_failures and resume.")
+                raise TooManyFailures.in_a_row(
+                    limit, "trials", [t.trial_id for t in failed], error_line(trial.message),
+                    f"The finished trials are kept in {self._project_dir}.")
 
     def end_trial(self, trial):
         try:

@@ -19,6 +19,7 @@ Nothing here imports Keras.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ import pandas as pd
 
 __all__ = [
     "append_record", "read_records", "repair_tail", "write_text_atomic", "write_json_atomic",
-    "data_fingerprint", "stable_repr", "open_search",
+    "data_fingerprint", "stable_repr", "plain", "values_key", "open_search",
 ]
 
 MANIFEST = "search.json"
@@ -97,7 +98,7 @@ def write_text_atomic(path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with _suppress_os_error():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
@@ -106,20 +107,22 @@ def write_json_atomic(path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=1, default=stable_repr))
 
 
-class _suppress_os_error:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        return kind is not None and issubclass(kind, OSError)
-
-
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def stable_repr(value) -> str:
     """``repr`` without memory addresses, so it is the same in every process."""
     return _ADDRESS.sub("", repr(value))
+
+
+def plain(value):
+    """A NumPy scalar as the Python number it holds; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def values_key(values: Mapping[str, Any]) -> str:
+    """A stable text key for named values (a candidate's, a trial's): same in every process."""
+    return json.dumps({k: plain(values[k]) for k in sorted(values)}, default=stable_repr)
 
 
 def data_fingerprint(*arrays) -> str:

@@ -139,9 +139,9 @@ class LearningRateSchedule(ConfigurableCallback):
     def needs_every_step(self) -> bool:
         return bool(self.per_step)
 
-
     def touches_weights(self) -> bool:
         return False  # it sets the optimiser's learning rate only
+
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         if not self.per_step:

@@ -41,8 +41,8 @@ from ._columns import TRIAL_COLUMNS, TRIAL_TAIL
 from ._validation import check_choice, check_number, check_positive_int
 from .baseline import compare_with_baseline
 from .callbacks import as_callback_list
-from .estimators import KerasMLPClassifier, _check_features
-from .journal import data_fingerprint, open_search, read_records, stable_repr
+from .estimators import KerasMLPClassifier, _check_features, _check_labels
+from .journal import data_fingerprint, open_search, plain, read_records, stable_repr, values_key
 from .space import SearchSpace
 
 __all__ = ["tune", "TuneResult", "sweep", "STRATEGIES", "TRIAL_COLUMNS"]
@@ -329,9 +329,7 @@ def tune(
 # ----------------------------------------------------------------------
 def _check_class_sizes(y, folds: int) -> None:
     """Every class needs a row in each of ``folds`` stratified folds (or in both parts of a split)."""
-    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
-    if len(labels) < 2:
-        raise ValueError(f"y has only one class ({labels[0]!r}): a classifier needs at least two.")
+    labels, counts = np.unique(_check_labels("tune", y).astype(str), return_counts=True)
     small = {label: int(n) for label, n in zip(labels, counts) if n < folds}
     if small:
         raise ValueError(
@@ -374,11 +372,18 @@ def _run_sklearn(strategy, X, y, space, template, prefix, *, n_trials, cv, max_e
         return search.fit(X, y)
 
 
-def _read_records(path: Path) -> dict[str, list[dict]]:
-    """The journal's finished fits, grouped by their searched values."""
+def _read_records(path: Path, names: Sequence[str] = ()) -> dict[str, list[dict]]:
+    """The journal's finished fits, grouped by their searched values.
+
+    A failed fit records all its parameters instead of a key: its key is made
+    from ``names`` of them.
+    """
     by_key: dict[str, list[dict]] = {}
     for record in read_records(path):
-        by_key.setdefault(record.get("key"), []).append(record)
+        key = record.get("key")
+        if key is None and "params" in record:
+            key = values_key({n: record["params"].get(n) for n in names})
+        by_key.setdefault(key, []).append(record)
     return by_key
 
 
@@ -392,18 +397,12 @@ def _mean_curve(histories: list[dict], key: str) -> list[float]:
 
 def _sklearn_trials(search, space, prefix, strategy, records, round_) -> pd.DataFrame:
     results = search.cv_results_
-    recorded: dict[str, list[dict]] = {}
-    for record in read_records(records):
-        key = record.get("key")
-        if key is None and "params" in record:  # a failed fit records all its parameters
-            params = record["params"]
-            key = _resumable.params_key({n: params.get(n) for n in [*space.names, "epochs"]})
-        recorded.setdefault(key, []).append(record)
+    recorded = _read_records(records, [*space.names, "epochs"])
     rows = []
     for i, params in enumerate(results["params"]):
         values = {name: params.get(prefix + name) for name in space.names}
         epochs = params.get(prefix + "epochs", search.estimator.get_params().get(prefix + "epochs"))
-        fits = recorded.get(_resumable.params_key({**values, "epochs": epochs}), [])
+        fits = recorded.get(values_key({**values, "epochs": epochs}), [])
         histories = [r["history"] for r in fits if r.get("status") == "ok"]
         errors = [r["error"] for r in fits if r.get("status") == "failed"]
         times = [r["fit_time"] for r in fits if r.get("fit_time") is not None]
@@ -429,11 +428,7 @@ def _best_row_params(trials: pd.DataFrame, names: Sequence[str]) -> dict:
         raise RuntimeError("every trial failed; see the trials table's status column and the "
                            "warnings above, and narrow the space (e.g. lower learning rates).")
     row = ok.loc[ok["score"].idxmax()]
-    return {name: _plain(row[name]) for name in names}
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
+    return {name: plain(row[name]) for name in names}
 
 
 # ----------------------------------------------------------------------
@@ -463,12 +458,6 @@ def _keras_tuner_seed(random_state: int | None) -> int | None:
     return None if random_state is None else int(random_state) + 1
 
 
-def _last_line(message: str | None) -> str:
-    """The error line of a Keras Tuner trial's traceback."""
-    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
-
-
 def _is_keras_tuner_worker() -> bool:
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
     return tuner_id is not None and tuner_id != "chief"
@@ -478,7 +467,7 @@ def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, prepr
                      estimator_params, max_epochs, factor, callbacks, directory, project_name,
                      random_state, resume, max_consecutive_failures, worker=False):
     from .hypermodel import FIT_PARAMS, BayesianOptimization, Hyperband, MLPHyperModel, RandomSearch
-    from .hypermodel import trial_key
+    from .hypermodel import error_line, trial_key
 
     X_train, X_val, y_train, y_val, encoder = _holdout(X, y, validation_split, random_state,
                                                        preprocessor)
@@ -537,7 +526,7 @@ def _run_keras_tuner(X, y, space, *, strategy, n_trials, validation_split, prepr
             "epochs_trained": len(train_curve),
             "fit_time": float(sum(histories.get(trial_key(trial.hyperparameters.values), {})
                                   .get("epoch_seconds", []))),
-            "error": "" if ok else _last_line(trial.message) or f"trial {trial.status.lower()}",
+            "error": "" if ok else error_line(trial.message) or f"trial {trial.status.lower()}",
             "train_curve": train_curve,
             "val_curve": curve(trial, "val_accuracy"),
         })
