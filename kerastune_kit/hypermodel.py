@@ -192,8 +192,9 @@ class _DurableOracle:
     process killed mid-write leaves a file that cannot be reloaded. Here both
     go through a temporary file and a rename. A trial that ended is never run
     again on reload, whatever moment the kill came (Keras Tuner 1.4.8 reruns
-    the last trial that ended). When the consecutive-failure limit is hit, the
-    failed trial's end is written before the search stops.
+    the last trial that ended), and a trial created just before the kill is
+    created again, not left running. When the consecutive-failure limit is
+    hit, the failed trial's end is written before the search stops.
     """
 
     def save(self):
@@ -201,6 +202,13 @@ class _DurableOracle:
 
     def reload(self):
         super().reload()
+        # Keras Tuner writes a new trial's file, then its own state. A process killed
+        # between the two leaves a trial file the state never heard of: Keras Tuner would
+        # keep it, forever "running", and number the trial it creates again after it.
+        # Forget it; the trial is created again under the same number.
+        known = set(self.start_order)
+        for trial_id in [t for t in self.trials if t not in known]:
+            del self.trials[trial_id]
         # Keras Tuner sends every trial its state lists as running back for a retry. A
         # trial whose own file says it ended (the process died after writing it, before
         # the oracle's state forgot it) is kept as it ended, not run again.

@@ -11,6 +11,8 @@ lands inside a fit.
 ``--kill-while-writing-results`` makes the process SIGKILL itself halfway
 through writing ``trials.csv`` of the results: what a kill at that moment
 leaves on disk, a half-written temporary file, is really left there.
+``--kill-after-creating-trial=N`` makes it SIGKILL itself right after Keras
+Tuner wrote trial N's new file, before Keras Tuner's own state records it.
 """
 
 from __future__ import annotations
@@ -54,9 +56,27 @@ def kill_halfway_through(name):
     kerastune_kit.results.write_text_atomic = writer
 
 
+def kill_after_creating_trial(number: int):
+    """SIGKILL this process right after Keras Tuner writes trial ``number``'s new file."""
+    from kerastune_kit.hypermodel import _DurableOracle
+
+    save_trial = _DurableOracle._save_trial
+
+    def saver(self, trial):
+        save_trial(self, trial)
+        if int(trial.trial_id) == number and str(trial.status) == "RUNNING" and \
+                not trial.metrics.metrics:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    _DurableOracle._save_trial = saver
+
+
 def main(folder: str, strategy: str, *flags: str) -> int:
     if "--kill-while-writing-results" in flags:
         kill_halfway_through("trials.csv")
+    for flag in flags:
+        if flag.startswith("--kill-after-creating-trial="):
+            kill_after_creating_trial(int(flag.split("=")[1]))
     X, y = load_penguins(return_X_y=True)
     X, _, y, _ = train_test_split(X, y, train_size=120, stratify=y, random_state=0)
     space = SearchSpace(nodes=Int(8, 32, step=8), learning_rate=Float(1e-3, 3e-2, scale="log"))
@@ -70,7 +90,7 @@ def main(folder: str, strategy: str, *flags: str) -> int:
     save_result(result, os.path.join(folder, "results"))
     trials = result.trials
     report = {
-        "trials": trials[["trial", "status", "score", *space.names, "epochs_trained"]]
+        "trials": trials[["trial", "status", "score", *space.names, "epochs_trained", "error"]]
         .to_dict("records"),
         "best_params": result.best_params_,
         "best_score": result.best_score_,

@@ -296,3 +296,22 @@ def test_keras_tuner_search_killed_during_a_trial_reruns_only_that_trial(tmp_pat
         key = trial_key(state["hyperparameters"]["values"])
         assert keys_after.count(key) == 1, key
         assert after[state["trial_id"]]["score"] == state["score"]
+
+
+@pytest.mark.slow
+def test_keras_tuner_search_killed_as_it_creates_a_trial_creates_it_again(
+        tmp_path, uninterrupted):
+    # Keras Tuner writes a new trial's file before its own state: a kill in between
+    # once left that trial "running" for ever, and the resumed search added another
+    proc = _launch(tmp_path, "hyperband", "--kill-after-creating-trial=3")
+    proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == -signal.SIGKILL
+    project = tmp_path / "search" / "kerastune"
+    orphan, = project.glob("trial_*3/trial.json")
+    assert json.loads(orphan.read_text())["status"] == "RUNNING"
+    assert orphan.parent.name[len("trial_"):] not in json.loads(
+        (project / "oracle.json").read_text())["start_order"]
+
+    resumed = _run(tmp_path, "hyperband", "--resume")
+    assert resumed["trials"] == uninterrupted["hyperband"]["trials"]
+    assert resumed["best_params"] == uninterrupted["hyperband"]["best_params"]
