@@ -8,7 +8,6 @@ network whichever search runs it.
 
 from __future__ import annotations
 
-import json
 import numbers
 from typing import Any, Mapping, Sequence
 
@@ -16,7 +15,9 @@ import keras
 
 from ._validation import check_choice, check_number, check_positive_int
 
-SPEC_ATTRIBUTE = "_kerastune_spec"  # read by kerastune_kit.fastfit
+#: Attribute of a built model holding the arguments that rebuild it (read by
+#: kerastune_kit.fastfit).
+BUILD_ARGUMENTS = "_kerastune_build_arguments"
 
 __all__ = [
     "build_mlp",
@@ -352,10 +353,9 @@ def build_mlp(
         metrics=list(metrics) if metrics else None,
         run_eagerly=run_eagerly,
     )
-    # The arguments that rebuild this architecture, for kerastune_kit.fastfit:
-    # networks that differ only in learning rate, seed, dropout rate or penalty
-    # strengths (not in which are 0) share one traced program.
-    arguments = dict(
+    # Everything that rebuilds this network, resolved: kerastune_kit.fastfit
+    # works out from it which traced program the network can share.
+    setattr(model, BUILD_ARGUMENTS, dict(
         hidden_layer_sizes=widths, activation=activation, kernel_initializer=init_name,
         kernel_l1=kernel_l1, kernel_l2=kernel_l2, activity_l1=activity_l1,
         activity_l2=activity_l2, dropout=dropout, max_norm=max_norm, batch_norm=batch_norm,
@@ -363,49 +363,7 @@ def build_mlp(
         beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay,
         optimizer_kwargs=dict(optimizer_kwargs or {}), loss=loss,
         metrics=tuple(metrics) if metrics else None, input_shape=shape, n_classes=classes,
-        seed=seed,
-    )
-    if activation in _ZERO_AT_ZERO:
-        arguments["hidden_layer_sizes"] = tuple(_padded_width(w) for w in widths)
-    key = _architecture_key(arguments) if not run_eagerly else None
-    if key is not None:
-        setattr(model, SPEC_ATTRIBUTE, (key, arguments))
+        seed=seed, run_eagerly=run_eagerly,
+    ))
     return model
 
-
-#: Activations with f(0) = 0. A hidden unit whose weights in and out are all
-#: zero then outputs 0 and gets zero gradients under every optimiser and
-#: penalty here, so a network of these can train inside a wider template,
-#: zero-padded, exactly as it trains at its own width (kerastune_kit.fastfit).
-_ZERO_AT_ZERO = frozenset(ACTIVATIONS) - {"sigmoid", "softplus"}
-
-
-def _padded_width(width: int) -> int:
-    """The template width for a hidden layer: the next of 16, 64, 256, 1024, ..."""
-    padded = 16
-    while padded < width:
-        padded *= 4
-    return padded
-
-
-#: Settings kerastune_kit.fastfit sets in a shared template before each fit.
-_PER_FIT_SETTINGS = ("dropout", "kernel_l1", "kernel_l2", "activity_l1", "activity_l2")
-
-
-def _architecture_key(arguments: Mapping[str, Any]) -> str | None:
-    """A text key for everything but the learning rate and seed, or None if not plain data.
-
-    Of the dropout rate and the penalty strengths only which are 0 counts:
-    kerastune_kit.fastfit sets them in its template before each fit, but a
-    rate of 0 means no dropout layers (nor their seed state) and a strength
-    of 0 a term Keras leaves out of the trace.
-    """
-    if isinstance(arguments["learning_rate"], keras.optimizers.schedules.LearningRateSchedule):
-        return None
-    shape = {k: v for k, v in arguments.items() if k not in ("learning_rate", "seed")}
-    for name in _PER_FIT_SETTINGS:
-        shape[name] = bool(shape[name] > 0)
-    try:
-        return json.dumps(shape, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError):  # optimizer, loss or metric objects: no shared program
-        return None

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from keras_tuner.errors import FailedTrialError
 from sklearn.base import BaseEstimator
 
 from ._validation import check_choice, check_number
+from .errors import TrainingDiverged
 from .schedules import (
     ConfigurableCallback,
     CosineDecay,
@@ -171,14 +171,6 @@ class EarlyStopping(_BestTracker):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self._best_weights is not None:
             self.model.set_weights(self._best_weights)
-
-
-class TrainingDiverged(FailedTrialError, ArithmeticError):
-    """The loss became NaN or infinite.
-
-    A Keras Tuner search marks the trial FAILED (no retries) and goes on; a
-    scikit-learn search records ``error_score`` for the candidate and goes on.
-    """
 
 
 class DivergenceGuard(ConfigurableCallback):

@@ -9,86 +9,32 @@ name in :class:`kerastune_kit.space.SearchSpace`.
 One rule holds everywhere: **bounds are inclusive**. ``Int(1, 3)`` gives 1, 2
 or 3; ``Float(0.0, 1.0, step=0.25)`` gives 0.0, 0.25, 0.5, 0.75 or 1.0.
 
+:class:`Int` and :class:`Float` are defined here; :class:`Categorical` and
+:class:`Fixed` in :mod:`kerastune_kit.choices`, and the :class:`Dimension`
+base class in ``kerastune_kit._dimension_base``. All are importable from here.
+
 This module imports neither Keras, Keras Tuner nor TensorFlow.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import scipy.stats
 
-from ._validation import check_choice, check_number, check_positive_int, did_you_mean
+from ._dimension_base import DIMENSION_TYPES, ONE_MINUS, Dimension, DimensionRV, prefixed
+from ._validation import check_choice, check_number, check_positive_int
+from .choices import Categorical, Fixed
+from .errors import GridConversionError
 
 __all__ = ["Dimension", "Int", "Float", "Categorical", "Fixed", "GridConversionError"]
 _SCALES = ("linear", "log", "reverse_log")
-_ONE_MINUS = "__one_minus"  # Keras Tuner name suffix of a reverse_log Float
-_KT_TYPES = (str, int, float, bool)  # what hp.Choice / hp.Fixed accept
-
-
-class GridConversionError(ValueError):
-    """A dimension has no finite list of values (a :class:`Float` without step)."""
 
 
 # --------------------------------------------------------------------- helpers
-def _prefixed(prefix: str, check: Callable, *args, **kwargs):
-    """Run a ``_validation`` check, prefixing its message with ``prefix``."""
-    try:
-        return check(*args, **kwargs)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{prefix}: {exc}") from None
-
-
-def _as_rng(rng) -> np.random.Generator | np.random.RandomState:
-    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"rng={rng!r} (type {type(rng).__name__}) must be a numpy Generator, "
-        "an int seed or None; e.g. rng=np.random.default_rng(0)."
-    )
-
-
-def _plain(value, param: str):
-    """Normalise a choice / fixed value to plain JSON-able Python (lists -> tuples)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        if not math.isfinite(value):
-            raise ValueError(f"{param}={value!r} must be a finite number.")
-        return float(value)
-    if isinstance(value, (tuple, list)):
-        return tuple(_plain(v, f"{param}[{i}]") for i, v in enumerate(value))
-    raise TypeError(
-        f"{param}={value!r} (type {type(value).__name__}) is not supported; use a str, "
-        "int, float, bool, None or a tuple of those, so the space stays JSON-serialisable."
-    )
-
-
-def _key(value):
-    """Equality key that keeps bools apart from numbers (True is not 1 here)."""
-    if isinstance(value, tuple):
-        return ("tuple", tuple(_key(v) for v in value))
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, (int, float)):
-        return ("num", value)
-    return (type(value).__name__, value)
-
-
-def _json_safe(value):
-    return [_json_safe(v) for v in value] if isinstance(value, tuple) else value
-
-
 def _tidy(x: float, digits: int = 12) -> float:
     return float(f"{x:.{digits}g}")
 
@@ -101,146 +47,7 @@ def _interval(t_values: Sequence[float], t_low: float, t_high: float, margin: fl
     return max(t_low, lo - pad), min(t_high, hi + pad)
 
 
-class _DimensionRV:
-    """Distribution object with scipy's ``rvs(size, random_state)`` signature."""
-
-    def __init__(self, dimension: "Dimension"):
-        self.dimension = dimension
-
-    def rvs(self, size=None, random_state=None):
-        gen = _as_rng(random_state)
-        if size is None:
-            return self.dimension._from_unit(gen.random(1))[0]
-        u = np.asarray(gen.random(size))
-        return np.asarray(self.dimension._from_unit(u.ravel())).reshape(u.shape)
-
-    def __repr__(self) -> str:
-        return f"<distribution of {self.dimension!r}>"
-
-
 # ------------------------------------------------------------------ dimensions
-class Dimension:
-    """Base class of one searchable parameter. Bounds are always inclusive."""
-
-    _POSITIONAL: tuple[str, ...] = ()
-    _KEYWORDS: tuple[str, ...] = ()
-
-    # -- implemented by subclasses
-    def _from_unit(self, u: np.ndarray) -> list:  # map uniform [0, 1) draws to values
-        raise NotImplementedError
-
-    def _grid(self, name: str | None) -> list:
-        raise NotImplementedError
-
-    def _from_kt(self, values: Mapping, name: str):
-        raise NotImplementedError
-
-    def to_scipy(self):
-        """Distribution for ``RandomizedSearchCV``: an object with ``rvs`` or a list."""
-        return _DimensionRV(self)
-
-    def to_keras_tuner(self, hp, name: str):
-        """Register on a Keras Tuner ``hp`` and return this trial's actual value."""
-        raise NotImplementedError
-
-    def contains(self, value) -> bool:
-        """Whether ``value`` is one of the values this dimension can produce."""
-        raise NotImplementedError
-
-    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Dimension":
-        """Coarse-to-fine: a sub-dimension around ``values`` (see :class:`SearchSpace`)."""
-        raise NotImplementedError
-
-    def get_config(self) -> dict:
-        """JSON-safe description, with a ``"type"`` key; see :meth:`from_config`."""
-        raise NotImplementedError
-
-    # -- shared
-    @property
-    def is_log(self) -> bool:
-        """True for log and reverse_log scales (draw such axes on a log scale)."""
-        return False
-
-    def sample(self, rng: np.random.Generator, size: int | None = None):
-        """Draw one value (``size=None``) or a list of ``size`` values.
-
-        Examples
-        --------
-        >>> isinstance(Int(1, 3).sample(np.random.default_rng(0)), int)
-        True
-        >>> set(Int(1, 3).sample(np.random.default_rng(0), size=200))
-        {1, 2, 3}
-        """
-        gen = _as_rng(rng)
-        if size is None:
-            return self._from_unit(gen.random(1))[0]
-        check_positive_int("size", size)
-        return self._from_unit(gen.random(int(size)))
-
-    def grid(self) -> list:
-        """All values, for a grid search; raises :class:`GridConversionError` if continuous."""
-        return self._grid(None)
-
-    def _check_good(self, values: Sequence, margin: float) -> list:
-        check_number("margin", margin, low=0)
-        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
-            raise TypeError(
-                f"values={values!r} (type {type(values).__name__}) must be a list of "
-                "good values of this dimension."
-            )
-        if len(values) == 0:
-            raise ValueError("values=[] is empty; narrow() needs at least one good value.")
-        for v in values:
-            if not self.contains(v):
-                raise ValueError(
-                    f"good value {v!r} is not inside {self!r}; narrow() needs values "
-                    "this dimension can produce."
-                )
-        return list(values)
-
-    @staticmethod
-    def from_config(config: Mapping) -> "Dimension":
-        """Rebuild a dimension from :meth:`get_config` output (dispatches on ``"type"``).
-
-        Examples
-        --------
-        >>> Dimension.from_config(Int(1, 8, step=7).get_config())
-        Int(1, 8, step=7)
-        """
-        if not isinstance(config, Mapping):
-            raise TypeError(
-                f"config={config!r} (type {type(config).__name__}) must be a dict "
-                "made by Dimension.get_config()."
-            )
-        kind = config.get("type")
-        if kind not in _TYPES:
-            raise ValueError(
-                f"config['type']={kind!r} is not a dimension type; use one of "
-                f"{sorted(_TYPES)}." + did_you_mean(str(kind), _TYPES)
-            )
-        cls = _TYPES[kind]
-        params = {k: v for k, v in config.items() if k != "type"}
-        unknown = sorted(set(params) - set(cls._POSITIONAL) - set(cls._KEYWORDS))
-        missing = [k for k in cls._POSITIONAL if k not in params]
-        if unknown or missing:
-            raise ValueError(
-                f"config for {kind} has unknown keys {unknown} and lacks {missing}; "
-                f"expected {list(cls._POSITIONAL + cls._KEYWORDS)}."
-            )
-        args = [params.pop(k) for k in cls._POSITIONAL]
-        return cls(*args, **params)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, Dimension):
-            return NotImplemented
-        return type(self) is type(other) and json.dumps(self.get_config()) == json.dumps(
-            other.get_config()
-        )
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.get_config()))
-
-
 class Int(Dimension):
     """Integers ``low, low + step, ..., high`` (both bounds inclusive).
 
@@ -276,7 +83,7 @@ class Int(Dimension):
                     f"Int: {param}={value!r} (type {type(value).__name__}) must be an "
                     "integer; use Float(...) for real-valued parameters."
                 )
-        _prefixed("Int", check_positive_int, "step", step)
+        prefixed("Int", check_positive_int, "step", step)
         if not isinstance(log, (bool, np.bool_)):
             raise TypeError(f"Int: log={log!r} (type {type(log).__name__}) must be True or False.")
         low, high, step = int(low), int(high), int(step)
@@ -320,7 +127,7 @@ class Int(Dimension):
         """``scipy.stats.randint(low, high + 1)`` when step is 1 and not log, else an ``rvs`` object."""
         if not self.log and self.step == 1:
             return scipy.stats.randint(self.low, self.high + 1)
-        return _DimensionRV(self)
+        return DimensionRV(self)
 
     def to_keras_tuner(self, hp, name: str) -> int:
         """``hp.Int``; with ``log=True`` KT's (multiplicative) step is not used, see notes.
@@ -396,9 +203,9 @@ class Float(Dimension):
 
     def __init__(self, low: float, high: float, *, scale: str = "linear",
                  step: float | None = None):
-        _prefixed("Float", check_number, "low", low)
-        _prefixed("Float", check_number, "high", high)
-        scale = _prefixed("Float", check_choice, "scale", scale, _SCALES, what="scale")
+        prefixed("Float", check_number, "low", low)
+        prefixed("Float", check_number, "high", high)
+        scale = prefixed("Float", check_choice, "scale", scale, _SCALES, what="scale")
         low, high = float(low), float(high)
         if low > high:
             raise ValueError(
@@ -417,7 +224,7 @@ class Float(Dimension):
             )
         self._n = None
         if step is not None:
-            _prefixed("Float", check_number, "step", step, low=0, low_inclusive=False)
+            prefixed("Float", check_number, "step", step, low=0, low_inclusive=False)
             if scale != "linear":
                 raise ValueError(
                     f"Float: step={step!r} needs scale='linear', got scale={scale!r}; for a "
@@ -495,7 +302,7 @@ class Float(Dimension):
                 return scipy.stats.uniform(self.low, self.high - self.low)
             if self.scale == "log":
                 return scipy.stats.loguniform(self.low, self.high)
-        return _DimensionRV(self)
+        return DimensionRV(self)
 
     def to_keras_tuner(self, hp, name: str) -> float:
         """Register on ``hp``; returns the value to use.
@@ -510,7 +317,7 @@ class Float(Dimension):
         if self.step is not None:
             return self._clip(hp.Choice(name, self._grid(name), ordered=True))
         if self.scale == "reverse_log":
-            w = hp.Float(name + _ONE_MINUS, min_value=1 - self.high, max_value=1 - self.low,
+            w = hp.Float(name + ONE_MINUS, min_value=1 - self.high, max_value=1 - self.low,
                          sampling="log")
             return self._clip(1 - w)
         return self._clip(hp.Float(name, min_value=self.low, max_value=self.high,
@@ -518,7 +325,7 @@ class Float(Dimension):
 
     def _from_kt(self, values: Mapping, name: str) -> float:
         if self.scale == "reverse_log":
-            return self._clip(1 - values[name + _ONE_MINUS])
+            return self._clip(1 - values[name + ONE_MINUS])
         if self.step is not None:
             return self._value_at(self._index(values[name]))
         return self._clip(values[name])
@@ -561,154 +368,4 @@ class Float(Dimension):
         return f"Float({self.low!r}, {self.high!r}{extra})"
 
 
-class Categorical(Dimension):
-    """One of a list of values, drawn uniformly.
-
-    Parameters
-    ----------
-    choices : sequence
-        Non-empty, no duplicates; each a str, int, float, bool, None or tuple
-        of those (lists are stored as tuples, e.g. layer sizes ``(64, 32)``).
-        ``True`` and ``1`` count as different values.
-
-    Examples
-    --------
-    >>> Categorical(["relu", "tanh"]).grid()
-    ['relu', 'tanh']
-    >>> Categorical([(64,), (64, 32)]).contains([64, 32])
-    True
-    """
-
-    _POSITIONAL = ("choices",)
-
-    def __init__(self, choices: Sequence):
-        if isinstance(choices, (str, bytes, Mapping)) or not isinstance(
-                choices, (Sequence, np.ndarray)):
-            raise TypeError(
-                f"Categorical: choices={choices!r} (type {type(choices).__name__}) must be a "
-                "list of values, e.g. Categorical(['relu', 'tanh'])."
-            )
-        items = [_prefixed("Categorical", _plain, c, f"choices[{i}]")
-                 for i, c in enumerate(choices)]
-        if not items:
-            raise ValueError(
-                "Categorical: choices=[] is empty; give at least one value, e.g. "
-                "Categorical(['relu', 'tanh']) (or Fixed(value) for a single one)."
-            )
-        seen: dict = {}
-        for i, c in enumerate(items):
-            j = seen.setdefault(_key(c), i)
-            if j != i:
-                raise ValueError(
-                    f"Categorical: choices={items!r} lists {c!r} twice (positions {j} and "
-                    f"{i}); list each value once."
-                )
-        self.choices = tuple(items)
-        types = {type(c) for c in items}
-        if len(types) == 1 and types <= set(_KT_TYPES):
-            self._kt = {c: c for c in items}  # KT takes them as they are
-        elif types <= {int, float}:
-            self._kt = {float(c): c for c in items}  # mixed numbers: KT floats
-        else:
-            self._kt = {repr(c): c for c in items}  # None / tuples / mixed: repr labels
-
-    def _from_unit(self, u: np.ndarray) -> list:
-        n = len(self.choices)
-        return [self.choices[int(i)] for i in np.clip(np.floor(u * n), 0, n - 1)]
-
-    def _grid(self, name: str | None) -> list:
-        return list(self.choices)
-
-    def to_scipy(self) -> list:
-        """The list of choices (scikit-learn samples lists uniformly)."""
-        return list(self.choices)
-
-    def to_keras_tuner(self, hp, name: str):
-        """``hp.Choice(name, ...)``; returns the actual choice.
-
-        Choices of one KT type (str, int, float or bool) are registered as they
-        are; a mix of ints and floats as floats; anything else (None, tuples,
-        mixed types) as their ``repr`` strings (``"None"``, ``"(64, 32)"``),
-        mapped back to the real value here and in
-        :meth:`SearchSpace.from_keras_tuner_values`.
-        """
-        labels = list(self._kt)
-        return self._kt[hp.Choice(name, labels)]
-
-    def _from_kt(self, values: Mapping, name: str):
-        label = values[name]
-        if label not in self._kt:
-            raise ValueError(
-                f"Keras Tuner value {name}={label!r} is not one of {list(self._kt)}; the "
-                "values must come from a model built with this space."
-            )
-        return self._kt[label]
-
-    def contains(self, value) -> bool:
-        try:
-            key = _key(_plain(value, "value"))
-        except (TypeError, ValueError):
-            return False
-        return any(key == _key(c) for c in self.choices)
-
-    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Categorical":
-        keys = {_key(_plain(v, "value")) for v in self._check_good(values, margin)}
-        return Categorical([c for c in self.choices if _key(c) in keys])
-
-    def get_config(self) -> dict:
-        return {"type": "Categorical", "choices": [_json_safe(c) for c in self.choices]}
-
-    def __repr__(self) -> str:
-        return f"Categorical({list(self.choices)!r})"
-
-
-class Fixed(Dimension):
-    """A value that is not searched (str, int, float, bool, None or tuple).
-
-    Examples
-    --------
-    >>> Fixed("adam").grid()
-    ['adam']
-    """
-
-    _POSITIONAL = ("value",)
-
-    def __init__(self, value):
-        self.value = _prefixed("Fixed", _plain, value, "value")
-
-    def _from_unit(self, u: np.ndarray) -> list:
-        return [self.value] * len(u)
-
-    def _grid(self, name: str | None) -> list:
-        return [self.value]
-
-    def to_scipy(self) -> list:
-        """``[value]``."""
-        return [self.value]
-
-    def to_keras_tuner(self, hp, name: str):
-        """``hp.Fixed(name, value)`` for str/int/float/bool; None/tuples are not registered."""
-        if isinstance(self.value, _KT_TYPES):
-            hp.Fixed(name, self.value)
-        return self.value
-
-    def _from_kt(self, values: Mapping, name: str):
-        return self.value
-
-    def contains(self, value) -> bool:
-        try:
-            return _key(_plain(value, "value")) == _key(self.value)
-        except (TypeError, ValueError):
-            return False
-
-    def narrow(self, values: Sequence, *, margin: float = 0.5) -> "Fixed":
-        return self
-
-    def get_config(self) -> dict:
-        return {"type": "Fixed", "value": _json_safe(self.value)}
-
-    def __repr__(self) -> str:
-        return f"Fixed({self.value!r})"
-
-
-_TYPES: dict[str, type] = {"Int": Int, "Float": Float, "Categorical": Categorical, "Fixed": Fixed}
+DIMENSION_TYPES.update({"Int": Int, "Float": Float})

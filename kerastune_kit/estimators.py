@@ -19,26 +19,18 @@ things mended:
 
 from __future__ import annotations
 
-import contextlib
-import numbers
-import random
 from typing import Any, Sequence
 
-import keras
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils._tags import ClassifierTags
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import validate_data
 
+from ._inputs import check_features, check_labels, check_lengths
 from ._validation import check_number, did_you_mean
 from .builders import build_mlp
-from .callbacks import as_callback_list, check_training, starting_loss
-from .fastfit import FastFitView
+from .callbacks import as_callback_list
+from .training import NetworkView, seed_from, stratified_holdout
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -70,7 +62,6 @@ BUILDER_PARAMS = (
 _OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "weight_decay")
 #: Prefixes of scikeras' routed parameters that this estimator honours.
 ROUTING_PREFIXES = ("model", "fit", "predict", "optimizer")
-_SEED_MAX = 2**31 - 1
 
 
 class KerasMLPClassifier(KerasClassifier):
@@ -304,19 +295,15 @@ loss, metrics, run_eagerly
         self
         """
         self._check_params()
-        _check_lengths(X, y)
-        y = _check_labels(type(self).__name__, y)
-        self._starting_loss = None
-        super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        # a NaN or blown-up loss leaves a network that predicts one class: an error,
-        # as in scikit-learn's MLPClassifier (searches record the fit as failed)
-        check_training(self.history_, start=self._starting_loss, learning_rate=self.learning_rate,
-                       callbacks=self._fit_callbacks)
-        return self
+        check_lengths(X, y)
+        y = check_labels(type(self).__name__, y)
+        # training goes through kerastune_kit.training.fit_network, which raises
+        # TrainingDiverged for a NaN or blown-up loss, as MLPClassifier does for NaN
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
         if X is not None:
-            if _check_features(type(self).__name__, X) >= 2:
+            if check_features(type(self).__name__, X) >= 2:
                 # Feature-count and feature-name checks with scikit-learn's
                 # own messages ("X has 3 features, but ... is expecting 4").
                 validate_data(self, X, reset=reset, skip_check_array=True)
@@ -331,29 +318,23 @@ loss, metrics, run_eagerly
         split = self.validation_split
         if split and "validation_data" not in kwargs:
             check_number("validation_split", split, low=0, high=1, high_inclusive=False)
-            X, y, sample_weight, validation = _stratified_holdout(
+            X, y, sample_weight, validation = stratified_holdout(
                 X, y, sample_weight, split, self._random_state
             )
             kwargs.update(validation_split=0.0, validation_data=validation)
         # scikeras' own seeding context leaves TensorFlow's op determinism on
         # for the rest of the process (it sets TF_DETERMINISTIC_OPS before
         # asking whether determinism was on), after which every unseeded fit
-        # fails with "Random ops require a seed". Seed with ours instead.
-        # Python and NumPy are seeded for the whole fit (the fast path shuffles
-        # with NumPy; its dropout seeds live in the model). TensorFlow's global
-        # seed and deterministic ops are set only if the fit falls back to
-        # Model.fit: setting them clears TensorFlow's kernel caches, which would
-        # make every fast fit re-instantiate its traced program.
-        self._starting_loss = starting_loss(self.model_, X, y, sample_weight)  # see fit
+        # fails with "Random ops require a seed". The kit's training sequence
+        # seeds instead (kerastune_kit.training.fit_network).
         seed, self._random_state = self._random_state, None
-        model, self.model_ = self.model_, FastFitView(
-            self.model_, fallback_context=lambda: seeded(seed))  # see kerastune_kit.fastfit
+        model, self.model_ = self.model_, NetworkView(
+            self.model_, seed=seed, learning_rate=self.learning_rate)
         try:
-            with seeded(seed, tensorflow=False):
-                super()._fit_keras_model(
-                    X, y, sample_weight, warm_start=warm_start, epochs=epochs,
-                    initial_epoch=initial_epoch, **kwargs,
-                )
+            super()._fit_keras_model(
+                X, y, sample_weight, warm_start=warm_start, epochs=epochs,
+                initial_epoch=initial_epoch, **kwargs,
+            )
         finally:
             self._random_state = seed
             self.model_ = model
@@ -361,7 +342,7 @@ loss, metrics, run_eagerly
     def _predict_raw(self, X, **kwargs):
         if not hasattr(self, "model_"):
             return super()._predict_raw(X, **kwargs)  # scikeras' NotFittedError
-        model, self.model_ = self.model_, FastFitView(self.model_)
+        model, self.model_ = self.model_, NetworkView(self.model_)
         try:
             return super()._predict_raw(X, **kwargs)
         finally:
@@ -389,163 +370,10 @@ loss, metrics, run_eagerly
                     optimizer_kwargs[name] = value
         # scikeras' own draw from a RandomState is always 0 (randint(low=1));
         # draw a real seed, without advancing the caller's generator.
-        self._random_state = _seed_from(self.random_state)
+        self._random_state = seed_from(self.random_state)
         return build_mlp(
             **params,
             optimizer_kwargs=optimizer_kwargs or None,
             seed=self._random_state,
             meta=self._get_metadata(),
         )
-
-
-@contextlib.contextmanager
-def seeded(seed: int | None, *, tensorflow: bool = True):
-    """Seed Python, NumPy and Keras for one training run, then restore them.
-
-    With the TensorFlow backend (and ``tensorflow=True``), TensorFlow's
-    global seed is set and its deterministic ops are on inside the block and
-    back to their previous state after it.
-    """
-    if seed is None:
-        yield
-        return
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    tf = None
-    if not tensorflow:
-        random.seed(seed)
-        np.random.seed(seed)
-    elif keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-        from tensorflow.python.eager import context
-        from tensorflow.python.framework import config as tf_config
-
-        tf_seed = context.global_seed()
-        was_deterministic = tf_config.is_op_determinism_enabled()
-    if tensorflow:
-        keras.utils.set_random_seed(seed)
-    if tf is not None:
-        tf.config.experimental.enable_op_determinism()
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        if tf is not None:
-            tf.random.set_seed(tf_seed)
-            if not was_deterministic:
-                tf_config.disable_op_determinism()
-
-
-def _stratified_holdout(X, y, sample_weight, fraction, seed):
-    """Split off ``fraction`` of the rows, stratified when every class can be."""
-    n = len(y)
-    n_val = int(round(n * fraction))
-    if n_val < 1 or n - n_val < 1:
-        raise ValueError(
-            f"validation_split={fraction!r} leaves {n_val} validation and {n - n_val} "
-            f"training rows out of {n}; use a larger training set or another fraction."
-        )
-    labels = y if y.ndim == 1 else y.argmax(axis=1)
-    _, counts = np.unique(labels, return_counts=True)
-    stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
-    idx_train, idx_val = train_test_split(
-        np.arange(n), test_size=n_val, stratify=stratify, random_state=seed
-    )
-    validation = (X[idx_val], y[idx_val])
-    if sample_weight is not None:
-        validation += (sample_weight[idx_val],)
-        sample_weight = sample_weight[idx_train]
-    return X[idx_train], y[idx_train], sample_weight, validation
-
-
-def _seed_from(random_state) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        copy = np.random.RandomState()
-        copy.set_state(random_state.get_state())
-        return int(copy.randint(_SEED_MAX))
-    # let scikit-learn produce its usual error for anything else
-    return int(check_random_state(random_state).randint(_SEED_MAX))
-
-
-def _n_rows(data) -> int | None:
-    if sp.issparse(data) or hasattr(data, "shape"):
-        shape = data.shape
-        return shape[0] if len(shape) else None
-    try:
-        return len(data)
-    except TypeError:
-        return None
-
-
-def _check_lengths(X, y) -> None:
-    n_x, n_y = _n_rows(X), _n_rows(y)
-    if n_x is not None and n_y is not None and n_x != n_y:
-        raise ValueError(
-            f"X and y have different lengths: X has {n_x} rows, y has {n_y}. "
-            "Pass one label per row of X."
-        )
-
-
-def _check_labels(name: str, y):
-    """Return y as a 1-d array, refusing what a softmax classifier cannot learn."""
-    if y is None:
-        raise ValueError(
-            f"{name} requires y to be passed, but the target y is None: pass one label "
-            "per row of X."
-        )
-    # A column vector is accepted with scikit-learn's DataConversionWarning;
-    # several columns (multi-output) get its "y should be a 1d array" error.
-    y = column_or_1d(y, warn=True)
-    if y.size and len(pd.unique(np.asarray(y, dtype=object))) == 1:
-        raise ValueError(
-            f"y has only one class ({y[0]!r}): a classifier needs at least two classes "
-            "to learn from. Check the target column, or the split that produced this "
-            "training set (use stratified splits)."
-        )
-    return y
-
-
-def _check_features(name: str, X) -> int:
-    """Reject what a Keras network cannot train on, with the fix in the message.
-
-    Returns the number of dimensions of X.
-    """
-    if sp.issparse(X):
-        raise TypeError(
-            f"{name} does not accept sparse X ({type(X).__name__}); pass a dense "
-            "array (X.toarray()) or a transformer with sparse_output=False."
-        )
-    if isinstance(X, pd.DataFrame):
-        bad = [str(c) for c, dt in X.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
-        if bad:
-            raise ValueError(
-                f"X has non-numeric column(s) {bad}: {name} needs numbers. Encode "
-                "categories with kerastune_kit.make_preprocessor() (one-hot) in a "
-                "Pipeline before the classifier."
-            )
-        values = X.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        values = np.asarray(X)
-        if values.dtype.kind in "OUS":
-            try:
-                values = values.astype(float)
-            except ValueError:  # strings; other objects keep numpy's TypeError
-                raise ValueError(
-                    f"X contains non-numeric values (dtype {values.dtype}): {name} needs "
-                    "numbers. Encode categories with kerastune_kit.make_preprocessor() "
-                    "(one-hot) in a Pipeline before the classifier."
-                ) from None
-    if values.dtype.kind in "fc" and not np.isfinite(values).all():
-        n_nan = int(np.isnan(values).sum())
-        n_inf = int(np.isinf(values).sum())
-        raise ValueError(
-            f"X contains NaN ({n_nan} values) or infinity ({n_inf} values); {name} "
-            "cannot train on missing values. Put kerastune_kit.make_preprocessor() "
-            "(which imputes them) before it in a Pipeline, so the imputer is fitted "
-            "on the training folds only."
-        )
-    return values.ndim

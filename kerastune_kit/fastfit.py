@@ -24,9 +24,11 @@ trains, and the new weights are copied back at the end of the fit, or after
 every span, before the callbacks run, when a callback reads or changes them;
 the optimiser state comes back at the end of the fit. Hidden
 layers narrower than the template fill its top-left block, zeros elsewhere
-(see ``build_mlp``'s padded widths). The user's model stays the user's own
+(see :func:`padded_width`). The user's model stays the user's own
 object: nothing is shared between two fitted estimators, and the template
-never leaves this module.
+never leaves this module (its programs are in :mod:`kerastune_kit._template`).
+
+Callbacks say what they need from this path through :class:`FastPathHints`.
 
 Semantics are those of ``Model.fit`` with ``steps_per_execution`` equal to
 the steps of one epoch: the same ``train_step`` / ``test_step`` (loss,
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -55,9 +58,12 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from .builders import SPEC_ATTRIBUTE, build_mlp
+from ._template import Program
+from .builders import ACTIVATIONS, BUILD_ARGUMENTS, build_mlp
 
-__all__ = ["fast_fit", "fast_predict", "fast_fit_enabled", "clear_programs", "FastFitView"]
+__all__ = ["fast_fit", "fast_predict", "fast_fit_enabled", "clear_programs", "FastPathHints",
+           "architecture_key", "padded_width"]
+
 
 class _OwnTracingNotice(logging.Filter):
     """Drop TensorFlow's "triggered tf.function retracing" warning about this module's programs.
@@ -69,19 +75,41 @@ class _OwnTracingNotice(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not ("retracing" in message and "kerastune_kit.fastfit._Program" in message)
+        return not ("retracing" in message and "kerastune_kit._template.Program" in message)
 
 
 logging.getLogger("tensorflow").addFilter(_OwnTracingNotice())
 
 _MAX_PROGRAMS = 16
-_PROGRAMS: "collections.OrderedDict[str, _Program]" = collections.OrderedDict()
+_PROGRAMS: "collections.OrderedDict[str, Program]" = collections.OrderedDict()
 _PROGRAMS_LOCK = threading.Lock()
 _FIT_KEYWORDS = {
     "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
     "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch",
     "validation_steps", "validation_batch_size", "validation_freq",
 }
+
+
+class FastPathHints:
+    """What a callback needs from the fast path: mix this in and override what differs.
+
+    The fast path runs a whole epoch per traced call and copies the weights
+    between the template and the user's model only when a callback needs
+    them. A callback tells it what it needs through these two methods; the
+    defaults are what a callback with epoch hooks only needs.
+
+    A callback that does not derive from this class is judged by its code: a
+    batch hook (``on_train_batch_*``, ``on_batch_*``) means it needs every
+    step, and it is assumed to touch the weights.
+    """
+
+    def needs_every_step(self) -> bool:
+        """True if batch-level hooks must run after every training step (not once per span)."""
+        return False
+
+    def touches_weights(self) -> bool:
+        """True if the callback reads or changes the model's weights between epochs."""
+        return True
 
 
 def fast_fit_enabled() -> bool:
@@ -95,287 +123,58 @@ def clear_programs() -> None:
         _PROGRAMS.clear()
 
 
-class _VariableRateDropout(keras.layers.Dropout):
-    """The template's dropout layer: its rate is a variable, not a constant of the trace.
+#: Activations with f(0) = 0. A hidden unit whose weights in and out are all
+#: zero then outputs 0 and gets zero gradients under every optimiser and
+#: penalty here, so a network of these can train inside a wider template,
+#: zero-padded, exactly as it trains at its own width.
+_ZERO_AT_ZERO = frozenset(ACTIVATIONS) - {"sigmoid", "softplus"}
 
-    Keras' ``Dropout.call`` tests ``rate > 0`` in Python and hands TensorFlow
-    the float, so each rate would need a program of its own (about a second
-    of tracing). This layer draws the same uniform numbers from the same seed
-    generator as ``keras.random.dropout`` does with TensorFlow, keeps the same
-    units (``noise >= rate`` in float32) and scales them by the same float32
-    ``1 / (1 - rate)``, worked out in Python as TensorFlow does for a float
-    rate (dividing by ``1 - rate`` in float32 would round differently): the
-    same outputs, bit for bit, for every rate in (0, 1).
+#: Settings the template takes from each fit's model (see kerastune_kit._template).
+_PER_FIT_SETTINGS = ("dropout", "kernel_l1", "kernel_l2", "activity_l1", "activity_l2")
 
-    Template layers become this class in place (see :meth:`adopt`), so the
-    template keeps exactly the variables ``build_mlp`` gave it, seed generator
-    included, and they still line up one-to-one with a user's model.
+
+def padded_width(width: int) -> int:
+    """The template width for a hidden layer: the next of 16, 64, 256, 1024, ..."""
+    padded = 16
+    while padded < width:
+        padded *= 4
+    return padded
+
+
+def architecture_key(arguments: Mapping[str, Any]) -> tuple[str, dict] | None:
+    """The cache key and the template's build arguments for a network, or None.
+
+    ``arguments`` are what :func:`~kerastune_kit.build_mlp` recorded on the
+    model. Networks that differ only in learning rate, seed, dropout rate or
+    penalty strengths (not in which of them are 0: a rate of 0 means no
+    dropout layers, nor their seed state, and a strength of 0 a term Keras
+    leaves out of the trace) share one program; so do hidden widths that pad
+    to the same template width. None when the arguments are not plain data
+    (optimiser, loss, metric or schedule objects): no shared program.
     """
-
-    @classmethod
-    def adopt(cls, layer: keras.layers.Dropout) -> "_VariableRateDropout":
-        layer.__class__ = cls
-        # a plain tf.Variable, set around Keras' tracking: not among the model's variables
-        object.__setattr__(layer, "_rate_and_scale", _scalars(cls._values(layer.rate)))
-        return layer
-
-    @staticmethod
-    def _values(rate: float) -> list:
-        return [rate, 1 / (1 - rate)]
-
-    def takes(self, layer) -> bool:
-        """Whether this layer can stand for ``layer`` of a user's model."""
-        return (isinstance(layer, keras.layers.Dropout) and 0 < float(layer.rate) < 1
-                and layer.noise_shape is None)
-
-    def set_from(self, layer) -> None:
-        rate = float(layer.rate)
-        if rate != self.rate:  # an assignment only when the rate changes
-            self._rate_and_scale.assign(self._values(rate))
-            self.rate = rate
-
-    def call(self, inputs, training=False):
-        import tensorflow as tf
-
-        if not training:
-            return inputs
-        noise = keras.random.uniform(tf.shape(inputs), dtype=inputs.dtype,
-                                     seed=self.seed_generator)
-        rate_and_scale = tf.cast(self._rate_and_scale, inputs.dtype)
-        return tf.where(noise >= rate_and_scale[0], inputs * rate_and_scale[1],
-                        tf.zeros((), inputs.dtype))
+    if arguments.get("run_eagerly") or isinstance(
+            arguments["learning_rate"], keras.optimizers.schedules.LearningRateSchedule):
+        return None
+    template = {k: v for k, v in arguments.items() if k != "run_eagerly"}
+    if template["activation"] in _ZERO_AT_ZERO:
+        template["hidden_layer_sizes"] = tuple(
+            padded_width(w) for w in template["hidden_layer_sizes"])
+    shape = {k: v for k, v in template.items() if k not in ("learning_rate", "seed")}
+    for name in _PER_FIT_SETTINGS:
+        shape[name] = bool(shape[name] > 0)
+    try:
+        return json.dumps(shape, sort_keys=True, allow_nan=False), template
+    except (TypeError, ValueError):
+        return None
 
 
-class _VariablePenalty(keras.regularizers.Regularizer):
-    """The template's L1/L2 penalty (on a kernel or on a layer's output), strengths as variables.
-
-    Searches draw ``kernel_l2`` and the like from continuous ranges, and
-    ``keras.regularizers.L1L2`` bakes its floats into the trace: a program per
-    draw. This computes the same sums times the same float32 strengths; only
-    which of the two strengths are 0 is fixed, as the terms Keras leaves out
-    are left out here too (the architecture key records that much).
-    """
-
-    def __init__(self, where: str, penalty: keras.regularizers.L1L2):
-        self.where = where  # "kernel" or "activity"
-        self.l1, self.l2 = penalty.l1, penalty.l2
-        self._strengths = _scalars([self.l1, self.l2])
-
-    @staticmethod
-    def of(layer, where: str):
-        """The L1L2 penalty of ``layer``'s kernel or output, or None."""
-        if where == "kernel":
-            penalty = getattr(getattr(layer, "kernel", None), "regularizer", None)
-        else:
-            penalty = getattr(layer, "activity_regularizer", None)
-        return penalty if isinstance(penalty, keras.regularizers.L1L2) else None
-
-    @classmethod
-    def adopt(cls, layer, where: str) -> "_VariablePenalty":
-        penalty = cls(where, cls.of(layer, where))
-        if where == "kernel":
-            layer.kernel.regularizer = penalty
-        else:
-            layer.activity_regularizer = penalty
-        return penalty
-
-    def takes(self, layer) -> bool:
-        theirs = self.of(layer, self.where)
-        return theirs is not None and (theirs.l1 != 0, theirs.l2 != 0) == (
-            self.l1 != 0, self.l2 != 0)
-
-    def set_from(self, layer) -> None:
-        theirs = self.of(layer, self.where)
-        if (theirs.l1, theirs.l2) != (self.l1, self.l2):
-            self._strengths.assign(np.array([theirs.l1, theirs.l2], dtype="float32"))
-            self.l1, self.l2 = theirs.l1, theirs.l2
-
-    def __call__(self, x):
-        strengths = keras.ops.cast(self._strengths, x.dtype)
-        penalty = keras.ops.convert_to_tensor(0.0, dtype=x.dtype)
-        if self.l1 != 0:
-            penalty += strengths[0] * keras.ops.sum(keras.ops.absolute(x))
-        if self.l2 != 0:
-            penalty += strengths[1] * keras.ops.sum(keras.ops.square(x))
-        return penalty
-
-    def get_config(self):
-        return {"l1": self.l1, "l2": self.l2}
-
-
-def _scalars(values) -> Any:
-    """A float32 variable outside any Keras model: set between fits, read by the traced program."""
-    import tensorflow as tf
-
-    return tf.Variable(np.array(values, dtype="float32"), trainable=False)
-
-
-def _setting_slots(model: keras.Model) -> list[tuple[int, str]]:
-    """(layer index, kind) of every setting a template takes from each fit's model.
-
-    Dropout rates and L1/L2 penalty strengths: the architecture key says only
-    which of them are non-zero (see ``builders._architecture_key``).
-    """
-    slots = []
-    for i, layer in enumerate(model.layers):
-        if isinstance(layer, keras.layers.Dropout):
-            slots.append((i, "dropout"))
-        slots.extend((i, where) for where in ("kernel", "activity")
-                     if _VariablePenalty.of(layer, where) is not None)
-    return slots
-
-
-class _Program:
-    """A template model of one architecture and its traced train/test/forward functions."""
-
-    def __init__(self, template: keras.Model):
-        import tensorflow as tf
-
-        self.model = template
-        # the template's dropout rates and penalty strengths become variables, set per fit
-        self._slots = _setting_slots(template)
-        self._settings = [
-            (i, _VariableRateDropout.adopt(template.layers[i]) if kind == "dropout"
-             else _VariablePenalty.adopt(template.layers[i], kind))
-            for i, kind in self._slots]
-        self.lock = threading.RLock()
-        self.built = False
-        self._optimizer_initial: list[np.ndarray] = []
-        self._train = tf.function(self._train_span, reduce_retracing=True)
-        self._test = tf.function(self._test_all, reduce_retracing=True)
-        self._forward = tf.function(self._forward_rows, reduce_retracing=True)
-        # state copies between the template and a model: one traced call each way
-        self._load = tf.function(self._load_values, reduce_retracing=True)
-        self._read = tf.function(self._read_values, reduce_retracing=True)
-
-    # -- traced bodies ---------------------------------------------------
-    def _train_span(self, x, y, sw, order, batch_size, start, stop):
-        import tensorflow as tf
-
-        n = tf.shape(order)[0]
-        for step in tf.range(start, stop):
-            low = step * batch_size
-            rows = order[low:tf.minimum(low + batch_size, n)]
-            if sw is None:
-                self.model.train_step((tf.gather(x, rows), tf.gather(y, rows)))
-            else:
-                self.model.train_step((tf.gather(x, rows), tf.gather(y, rows), tf.gather(sw, rows)))
-        return self.model.get_metrics_result()
-
-    def _test_all(self, x, y, sw, batch_size):
-        import tensorflow as tf
-
-        n = tf.shape(x)[0]
-        for step in tf.range((n + batch_size - 1) // batch_size):
-            low = step * batch_size
-            high = tf.minimum(low + batch_size, n)
-            if sw is None:
-                self.model.test_step((x[low:high], y[low:high]))
-            else:
-                self.model.test_step((x[low:high], y[low:high], sw[low:high]))
-        return self.model.get_metrics_result()
-
-    def _forward_rows(self, x):
-        return self.model(x, training=False)
-
-    def _template_variables(self, which: str) -> list:
-        return self.model.variables if which == "weights" else self.model.optimizer.variables
-
-    def _load_values(self, which, values):
-        """Template variables <- values; a smaller value fills the top-left block, zeros the rest."""
-        import tensorflow as tf
-
-        for target, value in zip(self._template_variables(which), values):
-            want = tf.shape(target)
-            padding = tf.stack([tf.zeros_like(want), want - tf.shape(value)], axis=1)
-            target.assign(tf.pad(value, padding))
-
-    def _read_values(self, which, shapes):
-        """The template's values, each cut to the top-left block of the given shape."""
-        import tensorflow as tf
-
-        return [tf.slice(v, tf.zeros_like(shape), shape)
-                for v, shape in zip(self._template_variables(which), shapes)]
-
-    # -- state transfer ----------------------------------------------------
-    def build(self, x, y, sw) -> None:
-        """Create the template's metric, loss and optimiser variables (once)."""
-        if self.built:
-            return
-        batch = (x[:2], y[:2]) if sw is None else (x[:2], y[:2], sw[:2])
-        self.model._symbolic_build(data_batch=batch)
-        self._optimizer_initial = [np.array(v.numpy()) for v in self.model.optimizer.variables]
-        self.built = True
-
-    def _push(self, which: str, variables) -> None:
-        import tensorflow as tf
-
-        # tensors, not variables: a traced function relaxes tensor shapes correctly
-        self._load(which, [tf.convert_to_tensor(v.value) for v in variables])
-
-    def _pull(self, which: str, variables, skip=None) -> None:
-        shapes = [np.asarray(v.shape, dtype=np.int32) for v in variables]
-        for variable, value in zip(variables, self._read(which, shapes)):
-            if variable is not skip:
-                variable.assign(value)
-
-    def push_weights(self, model: keras.Model) -> None:
-        self._push("weights", model.variables)
-
-    def pull_weights(self, model: keras.Model) -> None:
-        self._pull("weights", model.variables)
-
-    def push_optimizer(self, model: keras.Model) -> None:
-        mine, theirs = self.model.optimizer, model.optimizer
-        if theirs.built and len(theirs.variables) == len(mine.variables):
-            self._push("optimizer", theirs.variables)
-        else:
-            for variable, value in zip(mine.variables, self._optimizer_initial):
-                variable.assign(value)
-        self.push_learning_rate(model)
-
-    def push_learning_rate(self, model: keras.Model) -> None:
-        self.model.optimizer.learning_rate = float(
-            keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-    def pull_optimizer(self, model: keras.Model) -> None:
-        """Own optimiser <- template state; the learning rate stays the model's own.
-
-        (Callbacks set the model's learning rate; it is pushed before every span.)
-        """
-        mine, theirs = self.model.optimizer, model.optimizer
-        if not theirs.built:
-            theirs.build(model.trainable_variables)
-        if len(theirs.variables) == len(mine.variables):
-            self._pull("optimizer", theirs.variables, skip=getattr(theirs, "_learning_rate", None))
-
-    def push_settings(self, model: keras.Model) -> None:
-        """Template dropout rates and penalty strengths <- the model's."""
-        layers = model.layers
-        for i, setting in self._settings:
-            setting.set_from(layers[i])
-
-    def compatible(self, model: keras.Model) -> bool:
-        """Same variables, each at most as large as the template's (hidden widths are padded).
-
-        The settings the template takes per fit must line up too: dropout in
-        the same layers (rates in (0, 1), as the template's cannot be switched
-        off), the same penalties switched on.
-        """
-        layers = model.layers
-        if _setting_slots(model) != self._slots or not all(
-                setting.takes(layers[i]) for i, setting in self._settings):
-            return False
-        mine, theirs = self.model.variables, model.variables
-        return len(mine) == len(theirs) and all(
-            len(a.shape) == len(b.shape) and a.dtype == b.dtype
-            and all(m >= t for m, t in zip(a.shape, b.shape)) for a, b in zip(mine, theirs))
-
-
-def _program_for(model: keras.Model) -> _Program | None:
+def _program_for(model: keras.Model) -> Program | None:
     """The template program for ``model``'s architecture, or None if it has none."""
-    spec = getattr(model, SPEC_ATTRIBUTE, None)
-    if spec is None or not fast_fit_enabled() or getattr(model, "run_eagerly", False):
+    arguments = getattr(model, BUILD_ARGUMENTS, None)
+    if arguments is None or not fast_fit_enabled() or getattr(model, "run_eagerly", False):
+        return None
+    spec = architecture_key(arguments)
+    if spec is None:
         return None
     key, build_args = spec
     with _PROGRAMS_LOCK:
@@ -383,7 +182,7 @@ def _program_for(model: keras.Model) -> _Program | None:
         if program is not None:
             _PROGRAMS.move_to_end(key)
     if program is None:
-        program = _Program(build_mlp(**build_args))
+        program = Program(build_mlp(**build_args))
         with _PROGRAMS_LOCK:
             program = _PROGRAMS.setdefault(key, program)
             while len(_PROGRAMS) > _MAX_PROGRAMS:
@@ -394,13 +193,12 @@ def _program_for(model: keras.Model) -> _Program | None:
 def _known_answer(callback, question: str, tuner_hooks) -> bool | None:
     """What is known of a callback without looking at its code, or None.
 
-    Its own answer (an attribute or method named ``question``); no for Keras'
-    History and progress bar; for Keras Tuner's callback, whether the tuner
-    overrides any of ``tuner_hooks``.
+    Its own answer when it declares one (:class:`FastPathHints`); no for
+    Keras' History and progress bar; for Keras Tuner's callback, whether the
+    tuner overrides any of ``tuner_hooks``.
     """
-    own = getattr(callback, question, None)
-    if own is not None:
-        return bool(own() if callable(own) else own)
+    if isinstance(callback, FastPathHints):
+        return bool(getattr(callback, question)())
     if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
         return False
     kt_callback = _keras_tuner_callback_type()
@@ -487,7 +285,7 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None, **kwa
         return _fit_with(program, model, x, y, **kwargs)
 
 
-def _fit_with(program: _Program, model, x, y, *, batch_size=None, epochs=1, verbose="auto",
+def _fit_with(program: Program, model, x, y, *, batch_size=None, epochs=1, verbose="auto",
               callbacks=None, validation_data=None, shuffle=True, sample_weight=None,
               initial_epoch=0, validation_batch_size=None, **_ignored):
     import tensorflow as tf
@@ -575,25 +373,3 @@ def fast_predict(model: keras.Model, x, batch_size: int | None = None, **kwargs)
         parts = [program._forward(tf.convert_to_tensor(x[i:i + chunk]))
                  for i in range(0, len(x), chunk)]
     return np.concatenate([np.asarray(p) for p in parts]) if parts else model.predict(x)
-
-
-class FastFitView:
-    """A stand-in for a Keras model whose ``fit``/``predict`` take the fast path.
-
-    Every other attribute is the model's own. Used by the estimator for the
-    span of one ``fit`` or ``predict`` call, so scikeras' code calls the fast
-    path without knowing.
-    """
-
-    def __init__(self, model: keras.Model, fallback_context=None):
-        self._model = model
-        self._fallback_context = fallback_context
-
-    def fit(self, x=None, y=None, **kwargs):
-        return fast_fit(self._model, x, y, fallback_context=self._fallback_context, **kwargs)
-
-    def predict(self, x, batch_size=None, **kwargs):
-        return fast_predict(self._model, x, batch_size=batch_size, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._model, name)

@@ -19,11 +19,12 @@ import keras
 import keras_tuner as kt
 
 from .builders import build_mlp
-from .callbacks import check_training, starting_loss
-from .estimators import BUILDER_PARAMS, seeded
-from .fastfit import fast_fit
+from .errors import TooManyFailures
+from .estimators import BUILDER_PARAMS
+from .fastfit import FastPathHints
 from .journal import append_record, values_key, write_json_atomic
 from .space import SearchSpace
+from .training import fit_network
 
 __all__ = [
     "MLPHyperModel", "FIT_PARAMS", "EpochTimer", "HistoryRecorder", "trial_key", "Hyperband",
@@ -34,14 +35,15 @@ __all__ = [
 FIT_PARAMS = ("batch_size", "epochs")
 
 
-class EpochTimer(keras.callbacks.Callback):
+class EpochTimer(FastPathHints, keras.callbacks.Callback):
     """Write each epoch's wall time into the logs as ``epoch_seconds``.
 
     Keras Tuner keeps every logged quantity, so a trial's fit time is the sum
     of its ``epoch_seconds`` history.
     """
 
-    touches_weights = False  # see kerastune_kit.fastfit
+    def touches_weights(self) -> bool:
+        return False  # it reads the clock
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
@@ -56,7 +58,7 @@ def trial_key(values: Mapping[str, Any]) -> str:
     return values_key(values)
 
 
-class HistoryRecorder(keras.callbacks.Callback):
+class HistoryRecorder(FastPathHints, keras.callbacks.Callback):
     """Append one JSON line per finished fit: the trial key, per-epoch logs, steps.
 
     Keras Tuner 1.4 keeps only the best epoch's metrics of a trial; this keeps
@@ -64,7 +66,8 @@ class HistoryRecorder(keras.callbacks.Callback):
     one file.
     """
 
-    touches_weights = False  # see kerastune_kit.fastfit
+    def touches_weights(self) -> bool:
+        return False  # it reads the logs
 
     def __init__(self, path, key: str):
         super().__init__()
@@ -153,30 +156,12 @@ class MLPHyperModel(kt.HyperModel):
         # and the trial's values), so a search with a seed repeats exactly.
         seed = None if self.seed is None else int(
             (int(self.seed) + zlib.crc32(trial_key(hp.values).encode())) % 2**31)
-        x = args[0] if args else kwargs.get("x")
-        y = args[1] if len(args) > 1 else kwargs.get("y")
-        start = None if x is None or y is None else starting_loss(model, x, y)
-        with seeded(seed, tensorflow=False):
-            history = fast_fit(model, *args, callbacks=callbacks,
-                               fallback_context=lambda: seeded(seed), **kwargs)
-        # a NaN or blown-up loss is a failed trial (TrainingDiverged is a FailedTrialError),
-        # not a completed one whose dead network happens to score the majority class
-        check_training(history.history, start=start, learning_rate=values.get("learning_rate"),
-                       callbacks=callbacks)
-        return history
-
-
-class TooManyFailures(RuntimeError):
-    """A search stopped because too many trials in a row failed."""
-
-    @classmethod
-    def in_a_row(cls, limit: int, what: str, ids, last_error: str | None,
-                 kept: str) -> "TooManyFailures":
-        """The error for ``limit`` failed ``what`` (trials, candidates) ``ids`` in a row."""
-        return cls(
-            f"max_consecutive_failures={limit}: {what} {', '.join(map(str, ids))} failed in a "
-            f"row (last error: {last_error or 'unknown'}). {kept} Narrow the space (e.g. lower "
-            "learning rates), or raise max_consecutive_failures and resume.")
+        x = args[0] if args else kwargs.pop("x", None)
+        y = args[1] if len(args) > 1 else kwargs.pop("y", None)
+        # a NaN or blown-up loss raises TrainingDiverged, a FailedTrialError: a failed
+        # trial, not a completed one whose dead network happens to score the majority class
+        return fit_network(model, x, y, seed=seed, learning_rate=values.get("learning_rate"),
+                           callbacks=callbacks, **kwargs)
 
 
 def error_line(message: str | None) -> str:

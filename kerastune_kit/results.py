@@ -24,29 +24,15 @@ import pandas as pd
 
 from .journal import write_text_atomic
 from .space import SearchSpace
+from .trials import CURVE_COLUMNS, SearchResult
 
 __all__ = ["save_result", "load_result", "SavedResult"]
 
-_CURVES = ("train_curve", "val_curve")
-
-
-@dataclass
-class SavedResult:
+@dataclass(repr=False)
+class SavedResult(SearchResult):
     """A search result read back from its folder (no estimator: see ``best_model.keras``)."""
 
-    trials: pd.DataFrame
-    best_params_: dict
-    best_score_: float
-    strategy: str
-    space: SearchSpace
-    baseline_: pd.DataFrame | None
-    directory: Path
-
-    def top(self, k: int = 10) -> pd.DataFrame:
-        """The ``k`` best finished trials, best first, without the curve columns."""
-        ok = self.trials[self.trials["status"] == "ok"]
-        return ok.sort_values("score", ascending=False).head(k).drop(
-            columns=[*_CURVES, "error"], errors="ignore")
+    directory: Path | None = None
 
 
 def _jsonable(value: Any):
@@ -72,7 +58,7 @@ def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Pa
     paths = {"trials": folder / "trials.csv", "best_params": folder / "best_params.json",
              "space": folder / "space.json"}
     table = result.trials.copy()
-    for column in _CURVES:
+    for column in CURVE_COLUMNS:
         table[column] = table[column].map(lambda curve: json.dumps([float(v) for v in curve]))
     # every file through a temporary file and a rename: a kill while writing leaves the
     # old file or the new one, never half of one; best_params.json, written last, marks
@@ -110,7 +96,7 @@ def load_result(directory) -> SavedResult:
     trials = pd.read_csv(trials_path)
     if "error" in trials:
         trials["error"] = trials["error"].fillna("").astype(str)
-    for column in _CURVES:
+    for column in CURVE_COLUMNS:
         trials[column] = trials[column].map(json.loads)
     summary = json.loads((folder / "best_params.json").read_text(encoding="utf-8"))
     space = SearchSpace.from_json(folder / "space.json")

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._validation import check_number
+from .fastfit import FastPathHints
 
 __all__ = [
     "LearningRateSchedule",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-class ConfigurableCallback(keras.callbacks.Callback, BaseEstimator):
+class ConfigurableCallback(FastPathHints, keras.callbacks.Callback, BaseEstimator):
     """A Keras callback whose constructor arguments are scikit-learn parameters.
 
     ``clone`` gives a fresh, untrained copy; pickling drops the model the
@@ -298,7 +299,7 @@ class LinearWarmup(LearningRateSchedule):
         return xp.where(t < self.warmup_epochs, warm, later)
 
 
-class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+class ReduceLROnPlateau(FastPathHints, keras.callbacks.ReduceLROnPlateau):
     """Keras' ``ReduceLROnPlateau``, reset at each ``fit`` and safe to pickle.
 
     It reacts to a monitored score, so it has no per-step form. It writes the

@@ -26,17 +26,17 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ._dimension_base import ONE_MINUS as _ONE_MINUS
+from ._dimension_base import as_rng as _as_rng
+from ._dimension_base import prefixed as _prefixed
 from ._validation import check_number, check_positive_int, did_you_mean
 from .dimensions import (
-    _ONE_MINUS,
     Categorical,
     Dimension,
     Fixed,
     Float,
     GridConversionError,
     Int,
-    _as_rng,
-    _prefixed,
 )
 
 __all__ = [

@@ -8,6 +8,7 @@ import pytest
 
 from kerastune_kit import KerasMLPClassifier, StepDecay, TrainingDiverged, build_mlp, make_callbacks
 from kerastune_kit import fastfit
+from kerastune_kit._template import VariableRateDropout
 from kerastune_kit.callbacks import DivergenceGuard
 
 
@@ -90,7 +91,7 @@ def test_template_dropout_draws_keras_masks_bit_for_bit(rate):
     """The template's variable-rate dropout gives Keras' Dropout outputs, whatever the rate."""
     x = keras.random.normal((8, 16), seed=1)
     keras_layer = keras.layers.Dropout(rate, seed=4)
-    template_layer = fastfit._VariableRateDropout.adopt(keras.layers.Dropout(0.5, seed=4))
+    template_layer = VariableRateDropout.adopt(keras.layers.Dropout(0.5, seed=4))
     template_layer.set_from(keras_layer)
     for _ in range(3):  # both seed generators advance alike
         np.testing.assert_array_equal(template_layer(x, training=True),

@@ -15,15 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
 from kerastune_kit import load_penguins, make_preprocessor, tune
-from kerastune_kit.journal import (
-    append_record, data_fingerprint, open_search, read_records, repair_tail, write_text_atomic,
-)
+from kerastune_kit.journal import open_search, read_records
 from kerastune_kit.results import load_result
 from kerastune_kit.space import Float, Int, SearchSpace
 
@@ -33,45 +30,8 @@ TIMEOUT = 240
 
 
 # ----------------------------------------------------------------------
-# the records themselves
+# the search record (the records themselves: tests/test_journal.py)
 # ----------------------------------------------------------------------
-def test_a_torn_last_line_is_skipped_then_cut_before_appending(tmp_path):
-    path = tmp_path / "fits.jsonl"
-    append_record(path, {"fit": "a", "score": 0.5})
-    append_record(path, {"fit": "b", "score": 0.75})
-    with open(path, "ab") as handle:  # what a kill in the middle of a write would leave
-        handle.write(b'{"fit": "c", "sco')
-    assert [r["fit"] for r in read_records(path)] == ["a", "b"]
-    assert repair_tail(path) == len(b'{"fit": "c", "sco')
-    append_record(path, {"fit": "c", "score": 1.0})
-    assert [r["fit"] for r in read_records(path)] == ["a", "b", "c"]
-    assert repair_tail(path) == 0
-
-
-def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path):
-    path = tmp_path / "trials.csv"
-    write_text_atomic(path, "old\n")
-
-    class Unprintable:
-        def __str__(self):
-            raise RuntimeError("killed while writing")
-
-    with pytest.raises(TypeError):
-        write_text_atomic(path, Unprintable())
-    assert path.read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["trials.csv"]  # no temporary left
-
-
-def test_the_data_fingerprint_follows_values_not_memory():
-    X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]})
-    y = np.array(["p", "q", "q"])
-    assert data_fingerprint(X, y) == data_fingerprint(X.copy(), y.copy())
-    changed = X.copy()
-    changed.loc[1, "a"] = 2.5
-    assert data_fingerprint(changed, y) != data_fingerprint(X, y)
-    assert data_fingerprint(X, y[::-1]) != data_fingerprint(X, y)
-
-
 def test_resume_refuses_a_folder_of_another_search_and_names_the_difference(tmp_path):
     settings = {"strategy": "random", "cv": 3, "data": "abc"}
     assert open_search(tmp_path, settings, resume=True) is False  # nothing there: a new search

@@ -1,0 +1,95 @@
+"""Checks of the data handed to ``fit`` and ``tune``: what a Keras network cannot train on.
+
+Each check raises an error that says what is wrong with ``X`` or ``y`` and
+what to do instead (usually: put :func:`~kerastune_kit.make_preprocessor` in
+a Pipeline before the network). Nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import column_or_1d
+
+__all__ = ["check_features", "check_labels", "check_lengths", "n_rows"]
+
+
+def n_rows(data) -> int | None:
+    if sp.issparse(data) or hasattr(data, "shape"):
+        shape = data.shape
+        return shape[0] if len(shape) else None
+    try:
+        return len(data)
+    except TypeError:
+        return None
+
+
+def check_lengths(X, y) -> None:
+    n_x, n_y = n_rows(X), n_rows(y)
+    if n_x is not None and n_y is not None and n_x != n_y:
+        raise ValueError(
+            f"X and y have different lengths: X has {n_x} rows, y has {n_y}. "
+            "Pass one label per row of X."
+        )
+
+
+def check_labels(name: str, y):
+    """Return y as a 1-d array, refusing what a softmax classifier cannot learn."""
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None: pass one label "
+            "per row of X."
+        )
+    # A column vector is accepted with scikit-learn's DataConversionWarning;
+    # several columns (multi-output) get its "y should be a 1d array" error.
+    y = column_or_1d(y, warn=True)
+    if y.size and len(pd.unique(np.asarray(y, dtype=object))) == 1:
+        raise ValueError(
+            f"y has only one class ({y[0]!r}): a classifier needs at least two classes "
+            "to learn from. Check the target column, or the split that produced this "
+            "training set (use stratified splits)."
+        )
+    return y
+
+
+def check_features(name: str, X) -> int:
+    """Reject what a Keras network cannot train on, with the fix in the message.
+
+    Returns the number of dimensions of X.
+    """
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} does not accept sparse X ({type(X).__name__}); pass a dense "
+            "array (X.toarray()) or a transformer with sparse_output=False."
+        )
+    if isinstance(X, pd.DataFrame):
+        bad = [str(c) for c, dt in X.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
+        if bad:
+            raise ValueError(
+                f"X has non-numeric column(s) {bad}: {name} needs numbers. Encode "
+                "categories with kerastune_kit.make_preprocessor() (one-hot) in a "
+                "Pipeline before the classifier."
+            )
+        values = X.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = np.asarray(X)
+        if values.dtype.kind in "OUS":
+            try:
+                values = values.astype(float)
+            except ValueError:  # strings; other objects keep numpy's TypeError
+                raise ValueError(
+                    f"X contains non-numeric values (dtype {values.dtype}): {name} needs "
+                    "numbers. Encode categories with kerastune_kit.make_preprocessor() "
+                    "(one-hot) in a Pipeline before the classifier."
+                ) from None
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        n_nan = int(np.isnan(values).sum())
+        n_inf = int(np.isinf(values).sum())
+        raise ValueError(
+            f"X contains NaN ({n_nan} values) or infinity ({n_inf} values); {name} "
+            "cannot train on missing values. Put kerastune_kit.make_preprocessor() "
+            "(which imputes them) before it in a Pipeline, so the imputer is fitted "
+            "on the training folds only."
+        )
+    return values.ndim

@@ -1,0 +1,68 @@
+"""The ``--dataset`` of ``kerastune-kit tune`` and ``sweep``: a bundled name or a CSV file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._common import CommandError
+
+__all__ = ["DATASETS", "load_dataset"]
+
+#: Dataset names ``--dataset`` accepts besides a path to a CSV file.
+DATASETS = ("penguins", "digits", "mnist", "fashion_mnist", "cifar10")
+
+
+def load_dataset(name: str, target: str | None):
+    """Load the data named by ``--dataset`` (and ``--target`` for a CSV file).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`, or the path of a ``.csv`` file.
+    target : str or None
+        The label column of a CSV file; ignored for the named datasets.
+
+    Returns
+    -------
+    tuple
+        ``(X, y, preprocessor or None, description)``. Of the Keras datasets
+        only the training part is returned (their own test part is not used).
+
+    Raises
+    ------
+    CommandError
+        For an unknown name, a missing file or Keras cache, or a missing or
+        unknown ``--target``.
+    """
+    from .. import datasets
+
+    if name == "penguins":
+        X, y = datasets.load_penguins(return_X_y=True)
+        return X, y, datasets.make_preprocessor(), "Palmer penguins (bundled)"
+    if name == "digits":
+        X, y = datasets.load_digits(return_X_y=True)
+        return X, y, None, "scikit-learn digits (8x8)"
+    if name in ("mnist", "fashion_mnist", "cifar10"):
+        loader = getattr(datasets, f"load_{name}")
+        try:
+            X, y, _, _ = loader(return_X_y=True)  # the loader's own test part is not used
+        except FileNotFoundError as err:
+            raise CommandError(str(err)) from None
+        return X, y, None, f"{name} (training part from the Keras cache)"
+    path = Path(name)
+    if path.suffix.lower() != ".csv":
+        raise CommandError(f"--dataset {name!r} is not one of {list(DATASETS)} or a .csv file")
+    if not path.exists():
+        raise CommandError(f"--dataset {name!r}: no such file")
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    if target is None:
+        raise CommandError(f"--dataset {name!r} is a CSV file: name its label column with --target")
+    if target not in frame.columns:
+        from .._validation import did_you_mean
+
+        raise CommandError(f"--target {target!r} is not a column of {path.name}; columns: "
+                           f"{list(frame.columns)}.{did_you_mean(target, frame.columns)}")
+    return (frame.drop(columns=[target]), frame[target], datasets.make_preprocessor(),
+            f"{path.name} (target {target!r})")

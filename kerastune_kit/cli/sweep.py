@@ -1,0 +1,91 @@
+"""``kerastune-kit sweep``: vary one parameter over values, repeated over seeds.
+
+Prints the mean and spread of the training and validation scores per value
+and writes ``sweep.csv`` and ``sweep.png`` in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import (CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow,
+                      writable_dir)
+from ._data import load_dataset
+from ._space_args import parse_value
+
+__all__ = ["COMMAND", "add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``kerastune-kit sweep`` to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-parser of the ``sweep`` command.
+    """
+    parser.add_argument("--param", required=True, help="the parameter to vary, e.g. n_layers")
+    parser.add_argument("--values", required=True,
+                        help="comma-separated values, e.g. 1,2,4,8 (bounds inclusive)")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
+    parser.add_argument("--dataset", default="penguins")
+    parser.add_argument("--target")
+    parser.add_argument("--epochs", type=int_at_least(1), default=10)
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the test split")
+    parser.add_argument("--test-size", type=fraction, default=0.2)
+    parser.add_argument("--out", type=Path, default=Path("kerastune_runs") / "sweep")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep on the training part, print the summary, write the table and plot.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options (see :func:`add_arguments`).
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    CommandError
+        For unreadable ``--seeds``, a bad dataset or output folder, or a
+        parameter or value the sweep refuses.
+    """
+    out = writable_dir(args.out)
+    values = [parse_value(v) for v in args.values.split(",") if v != ""]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise CommandError(f"--seeds {args.seeds!r}: write integers, e.g. 0,1,2") from None
+    X, y, preprocessor, description = load_dataset(args.dataset, args.target)
+    quiet_tensorflow()
+    from sklearn.model_selection import train_test_split
+
+    from ..plots import plot_sweep
+    from ..search import sweep
+
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=args.test_size, stratify=y,
+                                              random_state=args.seed)
+    try:
+        table = sweep(X_train, y_train, args.param, values, seeds=seeds,
+                      preprocessor=preprocessor, epochs=args.epochs)
+    except (ValueError, TypeError) as err:
+        raise CommandError(str(err)) from None
+    summary = table.groupby("value", sort=False)[["train_score", "val_score"]].agg(["mean", "std"])
+    print(f"{description}: {args.param} over {values}, seeds {seeds}\n")
+    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    table.assign(train_curve=table["train_curve"].map(json.dumps),
+                 val_curve=table["val_curve"].map(json.dumps)).to_csv(out / "sweep.csv", index=False)
+    plot_sweep(table).figure.savefig(out / "sweep.png", dpi=100, bbox_inches="tight")
+    print(f"\nWrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
+    return 0
+
+
+COMMAND = Subcommand("sweep", "Vary one parameter over values, repeated over seeds.",
+                     add_arguments, run)

@@ -1,0 +1,178 @@
+"""``kerastune-kit tune``: search hyperparameters and compare the best network with a baseline.
+
+The strategies come from the registry :data:`kerastune_kit.search.STRATEGIES`
+(name -> strategy class, in the order shown) and the progress bar's total
+from :func:`kerastune_kit.search.expected_fits`, so a new strategy needs no
+change here. That module imports pandas, so it is imported
+inside :func:`add_arguments` and :func:`run`, never when the CLI loads.
+The arguments and the output folder are checked before TensorFlow loads,
+so a typo fails in a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ._common import (CommandError, Subcommand, format_table, fraction, int_at_least,
+                      quiet_tensorflow, summary_sentence, writable_dir)
+from ._data import DATASETS, load_dataset
+from ._progress import progress
+from ._space_args import default_space, parse_assignments
+
+__all__ = ["COMMAND", "ROUNDS", "add_arguments", "run"]
+
+#: Rounds of the "coarse-to-fine" strategy (passed to ``tune`` and ``expected_fits`` alike).
+ROUNDS = 2
+
+
+def _strategy_help(strategies) -> str:
+    """``--strategy``'s help: every registered name with its one-line summary."""
+    listed = "; ".join(f"{name}: {cls.summary}" for name, cls in strategies.items())
+    return f"search strategy (default: random); {listed}".replace("%", "%%")
+
+
+def _budget_help(strategies) -> str:
+    """``--budget``'s help, naming the strategies that run a number of trials."""
+    counted = "/".join(name for name, cls in strategies.items() if cls.uses_n_trials)
+    return (f"trials for {counted}; per round for a strategy that searches in rounds "
+            "(default: 10)").replace("%", "%%")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``kerastune-kit tune`` to ``parser``.
+
+    The ``--strategy`` choices are read from the registry each time, so a
+    strategy registered at run time appears in a parser built after that.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-parser of the ``tune`` command.
+    """
+    from ..search import STRATEGIES
+
+    parser.add_argument("--dataset", default="penguins",
+                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: penguins)")
+    parser.add_argument("--target", help="label column of a CSV dataset")
+    parser.add_argument("--strategy", choices=list(STRATEGIES), default="random",
+                        help=_strategy_help(STRATEGIES))
+    parser.add_argument("--budget", type=int_at_least(1), default=10,
+                        help=_budget_help(STRATEGIES))
+    parser.add_argument("--epochs", type=int_at_least(1), default=20,
+                        help="epochs per fit, unless searched (default: 20)")
+    parser.add_argument("--max-epochs", type=int_at_least(1), default=10,
+                        help=f"{'/'.join(n for n, c in STRATEGIES.items() if c.owns_epochs)}: "
+                             "most epochs a trial gets (default: 10)")
+    parser.add_argument("--cv", type=int_at_least(2), default=3, help="CV folds (default: 3)")
+    parser.add_argument("--set", action="append", metavar="NAME=SPEC", default=[],
+                        help="search NAME over SPEC: 16:256:16, 1e-4:1e-1:log, 0.2,0.4 or one "
+                             "value; repeatable; replaces that name in the default space")
+    parser.add_argument("--space", type=Path, help="a space JSON file (SearchSpace.to_json)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed (default: 0)")
+    parser.add_argument("--test-size", type=fraction, default=0.2,
+                        help="fraction held out as the test set, scored once (default: 0.2)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: kerastune_runs/<dataset>-<strategy>-<time>)")
+    parser.add_argument("--n-jobs", type=int, default=None, help="parallel fits (default: 1)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the search recorded in --out (killed or stopped): finished "
+                             "fits and trials are not run again; give the same arguments")
+    parser.add_argument("--max-consecutive-failures", type=int_at_least(1), default=10,
+                        metavar="N", help="stop after N failed trials in a row (default: 10)")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="only the final lines")
+    noise.add_argument("-v", "--verbose", action="store_true", help="the whole trials table")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Search, score the best network once on the test split, save and report.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options (see :func:`add_arguments`).
+
+    Returns
+    -------
+    int
+        0, also in a Keras Tuner worker process (the chief writes the results).
+
+    Raises
+    ------
+    CommandError
+        For ``--resume`` without ``--out``, an unwritable output folder, a
+        bad dataset, ``--set`` or space file, a search the settings refuse
+        (e.g. resuming with other arguments), or too many failed trials in
+        a row.
+    """
+    if args.resume and args.out is None:
+        raise CommandError("--resume continues the search in an output folder: give that folder "
+                           "with --out (and the same other arguments)")
+    out = args.out or Path("kerastune_runs") / (
+        f"{Path(args.dataset).stem}-{args.strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = writable_dir(out)
+    overrides = parse_assignments(args.set)
+    X, y, preprocessor, description = load_dataset(args.dataset, args.target)
+    quiet_tensorflow()
+    from sklearn.model_selection import train_test_split
+
+    from ..baseline import make_baseline
+    from ..errors import TooManyFailures
+    from ..report import write_report
+    from ..results import save_result
+    from ..search import expected_fits, tune
+    from ..space import SearchSpace
+
+    try:
+        space = SearchSpace.from_json(args.space) if args.space else default_space()
+        space = space.with_values(**overrides) if overrides else space
+    except (OSError, ValueError, TypeError) as err:
+        raise CommandError(f"search space: {err}") from None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
+    if not args.quiet:
+        print(f"{description}: {len(X_train)} training rows searched, {len(X_test)} test rows "
+              f"held out for one final score.\nSearch space:\n{space!r}\n", flush=True)
+    fixed = {"epochs": args.epochs} if "epochs" not in space else {}
+    search_dir = out / "search"
+    total = expected_fits(args.strategy, space, n_trials=args.budget, cv=args.cv, rounds=ROUNDS)
+    try:
+        with progress(search_dir, total, f"{args.strategy} search", enabled=not args.quiet):
+            result = tune(X_train, y_train, space, strategy=args.strategy, n_trials=args.budget,
+                          cv=args.cv, max_epochs=args.max_epochs, rounds=ROUNDS,
+                          preprocessor=preprocessor, estimator_params=fixed,
+                          directory=search_dir, random_state=args.seed, n_jobs=args.n_jobs,
+                          resume=args.resume,
+                          max_consecutive_failures=args.max_consecutive_failures)
+    except (ValueError, TypeError, TooManyFailures) as err:
+        raise CommandError(str(err).replace("resume=True", "--resume").replace(
+            "max_consecutive_failures", "--max-consecutive-failures")) from None
+    if result is None:  # a Keras Tuner worker process: the chief reports
+        print("Worker finished its trials; the chief process writes the results.")
+        return 0
+
+    baseline = make_baseline(preprocessor).fit(X_train, y_train)
+    test_scores = {"keras_mlp": float(result.best_estimator_.score(X_test, y_test)),
+                   "logreg_baseline": float(baseline.score(X_test, y_test))}
+    paths = save_result(result, out, extra={"dataset": description, "test_accuracy": test_scores})
+    report = write_report(result, out / "report.html",
+                          notes={"dataset": description, "test accuracy (used once)": test_scores})
+    if not args.quiet:
+        table = result.trials if args.verbose else result.top(5)
+        print("\nTop trials:" if not args.verbose else "\nAll trials:")
+        print(table.drop(columns=["train_curve", "val_curve"], errors="ignore").to_string(
+            index=False, float_format=lambda v: f"{v:.4g}"))
+        print("\nComparison with logistic regression on the same CV folds (training data):")
+        print(format_table(result.baseline_))
+        print(summary_sentence(result.baseline_))
+    print(f"\nTest accuracy (test split used once): tuned network "
+          f"{test_scores['keras_mlp']:.3f}, logistic regression {test_scores['logreg_baseline']:.3f}")
+    print(f"Best parameters: {result.best_params_}")
+    print(f"Wrote {paths['trials']}, {paths['best_params']}, {paths['best_model']} and {report}")
+    return 0
+
+
+COMMAND = Subcommand("tune", "Search hyperparameters (default: penguins, random search) and "
+                     "compare the best network with logistic regression.", add_arguments, run)

@@ -1,0 +1,329 @@
+"""What every search strategy plugs into: the settings of a search, the job it runs, and its outcome.
+
+:func:`~kerastune_kit.tune` owns the loop: it validates the settings once
+into a :class:`SearchSettings`, opens the search's folder as a
+:class:`SearchJob` (which checks the data and the space first), asks the
+strategy to :meth:`Strategy.run` the job, then refits the best candidate and
+compares it with the baseline. A strategy is one small class: it declares
+what it is (class attributes) and writes :meth:`Strategy.run`, which returns
+a :class:`StrategyOutcome` whose trials table is built with
+:func:`kerastune_kit.trials.trial_row`.
+
+Adding one::
+
+    from kerastune_kit.search import register_strategy
+    from kerastune_kit.strategies import Strategy, StrategyOutcome
+
+    @register_strategy
+    class OneShot(Strategy):
+        name = "one-shot"
+        summary = "train the first sampled candidate once"
+
+        def run(self, job):
+            ...
+            return StrategyOutcome(trials)
+
+This module imports nothing heavy (no scikit-learn, no Keras), so the
+registry can be read by ``kerastune-kit --help`` in a moment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+from .._validation import check_number, check_positive_int
+from ..journal import data_fingerprint, open_search, stable_repr
+
+__all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD_FILES",
+           "split_for_validation", "grid_size"]
+
+#: What a fresh start removes from a search's folder: the records of any strategy.
+RECORD_FILES = ("*.jsonl",)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Every setting of one :func:`~kerastune_kit.tune` call, checked once.
+
+    The attributes are ``tune``'s parameters of the same names (see its
+    docstring), with ``estimator_params`` completed: ``random_state``,
+    ``callbacks`` and, for strategies that score on folds, the
+    ``validation_split`` carved from each training fold.
+    """
+
+    strategy: str
+    n_trials: int = 10
+    cv: int = 3
+    validation_split: float = 0.2
+    preprocessor: Any = None
+    estimator_params: Mapping[str, Any] = field(default_factory=dict)
+    max_epochs: int = 10
+    factor: int = 3
+    rounds: int = 2
+    top_k: int = 3
+    callbacks: Any = None
+    directory: Any = None
+    project_name: str = "kerastune"
+    random_state: int | None = 0
+    n_jobs: int | None = None
+    compare_baseline: bool = True
+    resume: bool = False
+    max_consecutive_failures: int | None = 10
+
+    def __post_init__(self):
+        check_positive_int("n_trials", self.n_trials)
+        check_positive_int("cv", self.cv)
+        check_number("validation_split", self.validation_split, low=0, high=1,
+                     low_inclusive=False, high_inclusive=False)
+        check_positive_int("max_epochs", self.max_epochs)
+        check_positive_int("factor", self.factor)
+        if self.factor < 2:
+            raise ValueError(f"factor={self.factor!r} must be at least 2: each round keeps "
+                             "1/factor of the candidates (3 is the usual choice).")
+        check_positive_int("rounds", self.rounds)
+        check_positive_int("top_k", self.top_k)
+        for name in ("resume", "compare_baseline"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise TypeError(f"{name}={value!r} (type {type(value).__name__}) must be True "
+                                "or False.")
+        if self.resume and self.directory is None:
+            raise ValueError("resume=True continues the search recorded in a folder: pass "
+                             "directory= with the folder of the search to continue.")
+        check_positive_int("max_consecutive_failures", self.max_consecutive_failures,
+                           allow_none=True)
+
+    @classmethod
+    def complete(cls, strategy: "type[Strategy]", *, estimator_params=None, callbacks=None,
+                 validation_split: float = 0.2, random_state=0, **settings) -> "SearchSettings":
+        """Settings for ``strategy``, with the estimator's fixed parameters filled in."""
+        params = dict(estimator_params or {})
+        if random_state is not None:
+            params.setdefault("random_state", random_state)
+        if callbacks is not None:
+            params["callbacks"] = callbacks
+        if strategy.uses_folds:
+            params.setdefault("validation_split", validation_split)
+        return cls(strategy=strategy.name, estimator_params=params, callbacks=callbacks,
+                   validation_split=validation_split, random_state=random_state, **settings)
+
+    def record(self, space, X, y) -> dict:
+        """The JSON-safe description of the search kept in its folder (``search.json``).
+
+        A resumed search must match it. Its keys are those of every version of
+        the kit since records began, so older records resume.
+        """
+        return dict(
+            strategy=self.strategy, space=json.loads(space.to_json()), n_trials=self.n_trials,
+            cv=self.cv, validation_split=self.validation_split, max_epochs=self.max_epochs,
+            factor=self.factor, rounds=self.rounds, top_k=self.top_k,
+            random_state=self.random_state, preprocessor=stable_repr(self.preprocessor),
+            project_name=self.project_name,
+            estimator_params={k: stable_repr(v) for k, v in sorted(self.estimator_params.items())},
+            data=data_fingerprint(X, y))
+
+
+@dataclass
+class StrategyOutcome:
+    """What a strategy's run hands back to ``tune``.
+
+    Attributes
+    ----------
+    trials : DataFrame
+        The trials table (:func:`kerastune_kit.trials.trials_table`).
+    refit_params : dict
+        Settings of the refit besides the best trial's parameters, e.g. the
+        epochs the best trial trained when the strategy chose them.
+    search : object, optional
+        The search object (scikit-learn search, Keras Tuner tuner), kept as
+        ``TuneResult.search_``.
+    spaces : list of SearchSpace, optional
+        The space of each round, when the strategy narrows it.
+    """
+
+    trials: Any
+    refit_params: dict = field(default_factory=dict)
+    search: Any = None
+    spaces: list = field(default_factory=list)
+
+
+class Strategy:
+    """One way to search a space. Subclasses declare what they are and write :meth:`run`.
+
+    Class attributes
+    ----------------
+    name : str
+        The registry key (``tune(strategy=name)``, ``--strategy name``).
+    summary : str
+        One line for ``kerastune-kit tune --help`` and the docs.
+    uses_folds : bool, default True
+        Candidates are scored by stratified CV folds of the training data
+        (and each fit holds out ``validation_split`` of its training fold).
+        False: trials are scored on one validation split carved from the
+        training data.
+    owns_epochs : bool, default False
+        The strategy decides how many epochs each trial trains (``max_epochs``
+        is the most); ``epochs`` may not be in the space.
+    uses_n_trials : bool, default True
+        ``n_trials`` sets how many candidates it tries.
+    needs_grid : bool, default False
+        Every dimension must have a finite list of values.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    uses_folds: ClassVar[bool] = True
+    owns_epochs: ClassVar[bool] = False
+    uses_n_trials: ClassVar[bool] = True
+    needs_grid: ClassVar[bool] = False
+
+    def __init__(self, settings: SearchSettings):
+        self.settings = settings
+
+    def check(self, space) -> None:
+        """Refuse, before any training, what this strategy cannot search."""
+        if self.owns_epochs and "epochs" in space:
+            raise ValueError(
+                f"strategy={self.name!r} decides how many epochs each trial trains: remove "
+                "'epochs' from the space and set max_epochs instead.")
+        if self.needs_grid:
+            space.to_param_grid()  # raises GridConversionError for continuous dimensions
+
+    def expected_fits(self, space) -> int | None:
+        """How many fits (or trials) the search records, or None when it decides as it goes."""
+        return None
+
+    def is_worker(self) -> bool:
+        """True in a worker process of a distributed search: the chief owns the records."""
+        return False
+
+    def run(self, job: "SearchJob") -> StrategyOutcome | None:
+        """Search ``job.space`` on ``job``'s data; None only in a worker process."""
+        raise NotImplementedError(f"{type(self).__name__} must implement run(job).")
+
+
+class SearchJob:
+    """One search on its way: the data, the space, the settings and the folder of its records.
+
+    Made by :meth:`open`, which checks everything it can before any
+    training. Strategies read it and build estimators from it.
+
+    Attributes
+    ----------
+    X, y : training data
+    space : SearchSpace
+    settings : SearchSettings
+    strategy : Strategy
+    directory : Path
+        The search's folder (a new temporary one when none was given).
+    resumed : bool
+        True when the folder held this search already and it goes on from there.
+    prefix : str
+        ``"model__"`` when the network sits in a Pipeline after a
+        preprocessor, else ``""``: the prefix of the space's names in the
+        estimator's parameters.
+    """
+
+    def __init__(self, X, y, space, settings: SearchSettings, strategy: Strategy,
+                 directory: Path, resumed: bool = False):
+        self.X, self.y, self.space = X, y, space
+        self.settings, self.strategy = settings, strategy
+        self.directory, self.resumed = directory, resumed
+        self.prefix = "model__" if settings.preprocessor is not None else ""
+
+    @classmethod
+    def open(cls, X, y, space, strategy: Strategy) -> "SearchJob":
+        """Check the data and the space, then start or continue the search's record."""
+        from ..space import SearchSpace
+
+        settings = strategy.settings
+        if not isinstance(space, SearchSpace):
+            raise TypeError(f"space={space!r} (type {type(space).__name__}) must be a "
+                            "SearchSpace; build one with SearchSpace(nodes=Int(16, 256, "
+                            "step=16), ...).")
+        if len(space) == 0:
+            raise ValueError("space is empty: add at least one dimension to search.")
+        job = cls(X, y, space, settings, strategy, directory=None)
+        template = job.estimator()
+        known = [k[len(job.prefix):] for k in template.get_params() if k.startswith(job.prefix)]
+        space.validate_names(known)
+        strategy.check(space)
+        _check_data(X, y, settings, strategy)
+        job.directory = Path(settings.directory) if settings.directory is not None else Path(
+            tempfile.mkdtemp(prefix="kerastune-"))
+        job.directory.mkdir(parents=True, exist_ok=True)
+        if not strategy.is_worker():
+            job.resumed = open_search(job.directory, settings.record(space, X, y),
+                                      resume=settings.resume, record_files=RECORD_FILES)
+        return job
+
+    def estimator(self, cls=None, **params):
+        """A fresh estimator with the search's fixed parameters (in a Pipeline after the preprocessor)."""
+        from sklearn.base import clone
+        from sklearn.pipeline import Pipeline
+
+        if cls is None:
+            from ..estimators import KerasMLPClassifier as cls
+        model = cls(**{**self.settings.estimator_params, **params})
+        if self.settings.preprocessor is None:
+            return model
+        return Pipeline([("preprocess", clone(self.settings.preprocessor)), ("model", model)])
+
+    def refit(self, params: Mapping[str, Any]):
+        """The estimator with ``params`` (names without prefix), fitted on all of the job's data."""
+        estimator = self.estimator()
+        estimator.set_params(**{self.prefix + k: v for k, v in params.items()})
+        return estimator.fit(self.X, self.y)
+
+
+def _check_data(X, y, settings: SearchSettings, strategy: Strategy) -> None:
+    """Refuse data the search cannot use, before anything trains."""
+    import numpy as np
+
+    from .._inputs import check_features, check_labels
+
+    if settings.preprocessor is None:
+        check_features("tune", X)  # raw categories/NaN need preprocessor=make_preprocessor()
+    folds = settings.cv if strategy.uses_folds or settings.compare_baseline else 2
+    labels, counts = np.unique(check_labels("tune", y).astype(str), return_counts=True)
+    small = {label: int(n) for label, n in zip(labels, counts) if n < folds}
+    if small:
+        raise ValueError(
+            f"too few samples for cv={folds}: class(es) {small} have fewer rows than folds, so "
+            "some training folds would miss them. Lower cv, merge rare classes, or gather "
+            "more rows.")
+
+
+def split_for_validation(X, y, fraction: float, seed, preprocessor):
+    """Stratified train/validation split of training data; the preprocessor is fitted on the train part.
+
+    Returns ``X_train, X_val, y_train, y_val, encoder``: float32 features,
+    labels as class codes, and the fitted ``LabelEncoder``.
+    """
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelEncoder
+
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=fraction, stratify=y, random_state=seed)
+    if preprocessor is not None:
+        fitted = clone(preprocessor).fit(X_train)
+        X_train, X_val = fitted.transform(X_train), fitted.transform(X_val)
+    encoder = LabelEncoder().fit(y)
+
+    def as_float(a):
+        return np.asarray(a, dtype="float32")
+
+    return (as_float(X_train), as_float(X_val), encoder.transform(y_train),
+            encoder.transform(y_val), encoder)
+
+
+def grid_size(space) -> int:
+    """The number of combinations of a grid over ``space``."""
+    return math.prod(len(values) for values in space.to_param_grid().values())

@@ -1,0 +1,180 @@
+"""One training sequence for every network the kit trains.
+
+:func:`fit_network` is what both :class:`~kerastune_kit.KerasMLPClassifier`
+(through scikeras) and :class:`~kerastune_kit.MLPHyperModel` (through Keras
+Tuner) call to train a network built by :func:`~kerastune_kit.build_mlp`:
+
+1. measure the loss before training (:func:`~kerastune_kit.callbacks.starting_loss`);
+2. seed Python and NumPy for the run (shuffling draws from NumPy; dropout
+   seeds live in the model);
+3. train on the fast path (:func:`~kerastune_kit.fastfit.fast_fit`), or with
+   ``Model.fit`` inside a fully seeded block (TensorFlow's global seed and
+   deterministic ops) when the fast path does not cover the call;
+4. refuse a run that blew up (:func:`~kerastune_kit.callbacks.check_training`
+   raises :class:`~kerastune_kit.errors.TrainingDiverged`).
+
+It also holds the pieces of a fit that do not depend on who asks for it:
+seeding (:func:`seeded`, :func:`seed_from`) and the stratified validation
+split (:func:`stratified_holdout`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import random
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from .callbacks import check_training, starting_loss
+from .fastfit import fast_fit, fast_predict
+
+__all__ = ["fit_network", "NetworkView", "seeded", "seed_from", "stratified_holdout"]
+
+_SEED_MAX = 2**31 - 1
+
+
+def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_rate=None,
+                **fit_kwargs) -> keras.callbacks.History:
+    """Train ``model`` like ``model.fit(x, y, **fit_kwargs)``, seeded and checked.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled network, usually from :func:`~kerastune_kit.build_mlp`.
+    x, y : arrays
+        Training data, already encoded (labels as class codes).
+    seed : int, optional
+        Seeds the run's shuffling (and, on the ``Model.fit`` fallback,
+        TensorFlow's random ops).
+    learning_rate : float, optional
+        Shown in the error when the run diverges.
+    **fit_kwargs
+        ``Model.fit`` arguments (``epochs``, ``batch_size``, ``callbacks``,
+        ``validation_data``, ``sample_weight``, ...).
+
+    Returns
+    -------
+    keras.callbacks.History
+
+    Raises
+    ------
+    TrainingDiverged
+        The loss became NaN or infinite, or rose above ten times its value
+        before training, unless a ``DivergenceGuard(raise_error=False)`` is
+        among the callbacks.
+    """
+    start = None if x is None or y is None else starting_loss(
+        model, x, y, fit_kwargs.get("sample_weight"))
+    with seeded(seed, tensorflow=False):
+        history = fast_fit(model, x, y, fallback_context=lambda: seeded(seed), **fit_kwargs)
+    check_training(history.history, start=start, learning_rate=learning_rate,
+                   callbacks=fit_kwargs.get("callbacks"))
+    return history
+
+
+class NetworkView:
+    """A stand-in for a Keras model whose ``fit`` is :func:`fit_network` and ``predict`` the fast path.
+
+    Every other attribute is the model's own. The estimator puts one in
+    place of its model for the span of one ``fit`` or ``predict`` call, so
+    scikeras' code trains through the kit's sequence without knowing.
+    """
+
+    def __init__(self, model: keras.Model, *, seed: int | None = None, learning_rate=None):
+        self._model = model
+        self._seed = seed
+        self._learning_rate = learning_rate
+
+    def fit(self, x=None, y=None, **kwargs):
+        return fit_network(self._model, x, y, seed=self._seed,
+                           learning_rate=self._learning_rate, **kwargs)
+
+    def predict(self, x, batch_size=None, **kwargs):
+        return fast_predict(self._model, x, batch_size=batch_size, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None, *, tensorflow: bool = True):
+    """Seed Python, NumPy and Keras for one training run, then restore them.
+
+    With the TensorFlow backend (and ``tensorflow=True``), TensorFlow's
+    global seed is set and its deterministic ops are on inside the block and
+    back to their previous state after it. (Setting them clears TensorFlow's
+    kernel caches, which would make every fast fit re-instantiate its traced
+    program: the fast path runs with ``tensorflow=False``.)
+    """
+    if seed is None:
+        yield
+        return
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    tf = None
+    if not tensorflow:
+        random.seed(seed)
+        np.random.seed(seed)
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework import config as tf_config
+
+        tf_seed = context.global_seed()
+        was_deterministic = tf_config.is_op_determinism_enabled()
+    if tensorflow:
+        keras.utils.set_random_seed(seed)
+    if tf is not None:
+        tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        if tf is not None:
+            tf.random.set_seed(tf_seed)
+            if not was_deterministic:
+                tf_config.disable_op_determinism()
+
+
+def seed_from(random_state) -> int | None:
+    """An integer seed from a ``random_state`` parameter, without advancing a caller's generator."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        copy = np.random.RandomState()
+        copy.set_state(random_state.get_state())
+        return int(copy.randint(_SEED_MAX))
+    # let scikit-learn produce its usual error for anything else
+    return int(check_random_state(random_state).randint(_SEED_MAX))
+
+
+def stratified_holdout(X, y, sample_weight, fraction, seed):
+    """Split off ``fraction`` of the rows, stratified when every class can be.
+
+    Returns ``X_train, y_train, sample_weight_train, validation`` where
+    ``validation`` is ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``.
+    """
+    n = len(y)
+    n_val = int(round(n * fraction))
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"validation_split={fraction!r} leaves {n_val} validation and {n - n_val} "
+            f"training rows out of {n}; use a larger training set or another fraction."
+        )
+    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    _, counts = np.unique(labels, return_counts=True)
+    stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
+    idx_train, idx_val = train_test_split(
+        np.arange(n), test_size=n_val, stratify=stratify, random_state=seed
+    )
+    validation = (X[idx_val], y[idx_val])
+    if sample_weight is not None:
+        validation += (sample_weight[idx_val],)
+        sample_weight = sample_weight[idx_train]
+    return X[idx_train], y[idx_train], sample_weight, validation
