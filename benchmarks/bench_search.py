@@ -168,6 +168,7 @@ def run_naive_hyperband(budget):
 
 
 def run_kit_hyperband(budget):
+    import kerastune_kit.hypermodel  # noqa: F401  Keras and Keras Tuner load untimed, as for naive
     from kerastune_kit import Categorical, Int, SearchSpace, tune
 
     X_train, X_test, y_train, y_test, *_rest, make_pre = _hyperband_data()
