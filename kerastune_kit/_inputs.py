@@ -35,7 +35,12 @@ def check_lengths(X, y) -> None:
 
 
 def check_labels(name: str, y):
-    """Return y as a 1-d array, refusing what a softmax classifier cannot learn."""
+    """Return y as a 1-d array, refusing what a softmax classifier cannot learn.
+
+    Refused: no y, several columns, missing labels (NaN or None: a missing
+    label is not a class), continuous numbers (regression targets), and a
+    single class.
+    """
     if y is None:
         raise ValueError(
             f"{name} requires y to be passed, but the target y is None: pass one label "
@@ -44,6 +49,21 @@ def check_labels(name: str, y):
     # A column vector is accepted with scikit-learn's DataConversionWarning;
     # several columns (multi-output) get its "y should be a 1d array" error.
     y = column_or_1d(y, warn=True)
+    missing = pd.isna(pd.Series(np.asarray(y, dtype=object))).to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"y has {len(rows)} missing label(s) (NaN or None, first at row {int(rows[0])}): "
+            "a missing label is not a class. Drop those rows, or fill in their labels, "
+            "before fitting."
+        )
+    if y.dtype.kind == "f" and y.size and not np.all(np.mod(y, 1) == 0):
+        examples = ", ".join(f"{v:g}" for v in pd.unique(y)[:3])
+        raise ValueError(
+            f"y holds continuous numbers (e.g. {examples}): {name} is a classifier and needs "
+            "class labels. If these numbers are classes, pass them as integers or strings "
+            "(y.astype(int) or y.astype(str))."
+        )
     if y.size and len(pd.unique(np.asarray(y, dtype=object))) == 1:
         raise ValueError(
             f"y has only one class ({y[0]!r}): a classifier needs at least two classes "

@@ -8,12 +8,15 @@ network whichever search runs it.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Mapping, Sequence
 
 import keras
 
+from ._constraints import ACTIVATION_NAMES, check_network_size
 from ._validation import check_choice, check_number, check_positive_int
+from .errors import InvalidParameterType, InvalidParameterValue
 
 #: Attribute of a built model holding the arguments that rebuild it (read by
 #: kerastune_kit.fastfit).
@@ -30,20 +33,7 @@ __all__ = [
 ]
 
 #: Hidden-layer activations ``build_mlp`` accepts (Keras names).
-ACTIVATIONS = (
-    "relu",
-    "tanh",
-    "sigmoid",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "silu",
-    "swish",
-    "softplus",
-    "relu6",
-    "linear",
-)
+ACTIVATIONS = ACTIVATION_NAMES
 
 #: Kernel initialisers by name. ``zeros`` and ``ones`` are here on purpose:
 #: the course material shows that equal weights stop a network from learning.
@@ -97,7 +87,7 @@ def resolve_hidden_layers(
         if isinstance(hidden_layer_sizes, (str, bytes)) or not isinstance(
             hidden_layer_sizes, Sequence
         ):
-            raise TypeError(
+            raise InvalidParameterType(
                 f"hidden_layer_sizes={hidden_layer_sizes!r} (type "
                 f"{type(hidden_layer_sizes).__name__}) must be a list or tuple of "
                 "positive integers, e.g. (64, 32), or None to use n_layers and nodes."
@@ -106,7 +96,7 @@ def resolve_hidden_layers(
             check_positive_int(f"hidden_layer_sizes[{i}]", width)
         return tuple(int(w) for w in hidden_layer_sizes)
     if isinstance(n_layers, bool) or not isinstance(n_layers, numbers.Integral) or n_layers < 0:
-        raise ValueError(
+        raise InvalidParameterValue(
             f"n_layers={n_layers!r} must be an integer >= 0 (0 means no hidden layer)."
         )
     check_positive_int("nodes", nodes)
@@ -155,7 +145,7 @@ def make_optimizer(
     try:
         return cls(learning_rate=learning_rate, **kwargs)
     except (TypeError, ValueError) as err:
-        raise type(err)(
+        raise InvalidParameterValue(
             f"optimizer={name!r} does not accept the options {sorted(kwargs)} ({err}). "
             "Remove or rename the unknown optimizer__ option."
         ) from None
@@ -173,7 +163,7 @@ def _input_shape(input_shape, meta) -> tuple[int, ...]:
     if input_shape is None and meta is not None:
         input_shape = tuple(meta["X_shape_"][1:])
     if input_shape is None:
-        raise ValueError(
+        raise InvalidParameterValue(
             "input_shape=None: pass the number of features (e.g. input_shape=6) or the "
             "shape of one sample (e.g. (28, 28)) when calling build_mlp directly."
         )
@@ -189,12 +179,12 @@ def _n_classes(n_classes, meta) -> int:
     if n_classes is None and meta is not None:
         n_classes = meta.get("n_classes_")
     if n_classes is None:
-        raise ValueError(
+        raise InvalidParameterValue(
             "n_classes=None: pass the number of classes (e.g. n_classes=3) when calling "
             "build_mlp directly."
         )
     if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
-        raise ValueError(
+        raise InvalidParameterValue(
             f"n_classes={n_classes!r}: a classifier needs at least 2 classes in y."
         )
     return int(n_classes)
@@ -305,6 +295,7 @@ def build_mlp(
     activity_reg = _regularizer(activity_l1, activity_l2, "activity")
     shape = _input_shape(input_shape, meta)
     classes = _n_classes(n_classes, meta)
+    check_network_size(math.prod(shape), widths, classes)  # before any weight is allocated
     opt = make_optimizer(
         optimizer,
         learning_rate,

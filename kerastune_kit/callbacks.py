@@ -22,8 +22,8 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._validation import check_choice, check_number
-from .errors import TrainingDiverged
+from ._validation import check_choice, check_number, did_you_mean
+from .errors import InvalidParameterValue, TrainingDiverged
 from .schedules import (
     ConfigurableCallback,
     CosineDecay,
@@ -76,9 +76,9 @@ def _monitored(logs, monitor: str, who: str) -> float:
             "validation_data in fit), or monitor a training quantity such as 'loss'."
             if monitor.startswith("val_") else ""
         )
-        raise ValueError(
+        raise InvalidParameterValue(
             f"{who}: monitor={monitor!r} is not among the logged quantities "
-            f"{sorted(logs)}.{hint}"
+            f"{sorted(logs)}.{did_you_mean(monitor, logs)}{hint}"
         )
     return float(np.asarray(logs[monitor]))
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 from typing import Iterable
 
-__all__ = ["TrainingDiverged", "TooManyFailures", "GridConversionError"]
+__all__ = ["TrainingDiverged", "TooManyFailures", "GridConversionError", "InvalidParameterError",
+           "InvalidParameterType", "InvalidParameterValue"]
 
 
 class TooManyFailures(RuntimeError):
@@ -29,8 +30,57 @@ class TooManyFailures(RuntimeError):
             "learning rates), or raise max_consecutive_failures and resume.")
 
 
+class InvalidParameterError(Exception):
+    """A setting the kit cannot train with: a configuration error, not a training failure.
+
+    Raised before anything trains. Inside a search it stops the search at
+    once (every trial would fail the same way), where a training failure
+    (:class:`TrainingDiverged`) only fails its trial.
+    """
+
+
+class InvalidParameterType(InvalidParameterError, TypeError):
+    """A parameter of the wrong type (a bool for an integer, text for a number...)."""
+
+
+class InvalidParameterValue(InvalidParameterError, ValueError):
+    """A parameter of the right type but out of range, or not a known name."""
+
+
 class GridConversionError(ValueError):
     """A dimension has no finite list of values (a :class:`~kerastune_kit.space.Float` without step)."""
+
+
+class FolderInUse(RuntimeError):
+    """Another live process holds the folder's lock (:class:`kerastune_kit.locking.FolderLock`)."""
+
+    directory: str | None = None
+    holder: dict | None = None
+
+
+class RecordWriteError(OSError):
+    """A search's record (a journal line, a saved result) could not be written.
+
+    Raised as ``RecordWriteError(errno, message, filename)``: ``errno`` is the
+    cause's (``ENOSPC`` for a full disk, ``EACCES`` for a permission) and
+    ``filename`` the file; ``str()`` is the message alone, without the
+    ``[Errno N]`` prefix, and a pickled copy (from a worker process) keeps all
+    three.
+    """
+
+    def __str__(self) -> str:
+        return self.strerror if isinstance(self.strerror, str) else super().__str__()
+
+
+class DamagedRecord(ValueError):
+    """A record of a search on disk is damaged (cut short, edited, garbage) or missing.
+
+    ``path`` names the file and ``line`` the line of a JSON-lines journal
+    (None for whole files).
+    """
+
+    path: str | None = None
+    line: int | None = None
 
 
 _LOCK = threading.Lock()

@@ -26,9 +26,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._tags import ClassifierTags
 from sklearn.utils.validation import validate_data
 
+from ._constraints import check_param
 from ._inputs import check_features, check_labels, check_lengths
 from ._validation import check_number, did_you_mean
 from .builders import build_mlp
+from .errors import InvalidParameterType
 from .callbacks import as_callback_list
 from .training import NetworkView, seed_from, stratified_holdout
 
@@ -221,7 +223,7 @@ loss, metrics, run_eagerly
         if "__" in key and prefix in ROUTING_PREFIXES:
             return
         known = cls._signature_params()
-        raise TypeError(
+        raise InvalidParameterType(
             f"{cls.__name__} got an unexpected parameter {key!r}."
             + did_you_mean(key, known)
             + " Network and training settings are top-level parameters (see "
@@ -260,12 +262,32 @@ loss, metrics, run_eagerly
                 setattr(self, key, value)
         return self
 
-    def _check_params(self) -> None:
-        """Reject keyword arguments that are neither parameters nor routed names."""
+    def validate_params(self) -> None:
+        """Check every parameter before anything is built or trained (``fit`` and ``partial_fit`` call it).
+
+        Unknown names are refused with a suggestion; values are checked
+        against the declared constraints (:mod:`kerastune_kit._constraints`):
+        types first (a bool is not an integer, text is not a number), then
+        ranges and names. Routed ``model__<name>`` and ``optimizer__<setting>``
+        values are checked like the top-level parameter of the same name.
+
+        Raises
+        ------
+        InvalidParameterType, InvalidParameterValue
+            Naming the parameter, the value and what it must be.
+        """
         known = set(self._signature_params())
-        for key in vars(self):
-            if not key.startswith("_") and not key.endswith("_") and key not in known:
-                self._check_routed_name(key)
+        owner = type(self).__name__
+        for key, value in vars(self).items():
+            if key.startswith("_") or key.endswith("_"):
+                continue
+            if key in known:
+                check_param(key, value, owner=owner)
+                continue
+            self._check_routed_name(key)
+            prefix, _, name = key.partition("__")
+            if prefix == "model" or (prefix == "optimizer" and name in _OPTIMIZER_SETTINGS):
+                check_param(name, value, owner=owner, where=f"{key}: ")
 
     __repr__ = BaseEstimator.__repr__
 
@@ -294,12 +316,27 @@ loss, metrics, run_eagerly
         -------
         self
         """
-        self._check_params()
-        check_lengths(X, y)
-        y = check_labels(type(self).__name__, y)
+        y = self._check_fit_input(X, y)
         # training goes through kerastune_kit.training.fit_network, which raises
         # TrainingDiverged for a NaN or blown-up loss, as MLPClassifier does for NaN
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs) -> "KerasMLPClassifier":
+        """Train one more epoch on ``(X, y)`` (building the network on the first call).
+
+        Checks the parameters and the data as ``fit`` does.
+
+        Returns
+        -------
+        self
+        """
+        y = self._check_fit_input(X, y)
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight, **kwargs)
+
+    def _check_fit_input(self, X, y):
+        self.validate_params()
+        check_lengths(X, y)
+        return check_labels(type(self).__name__, y)
 
     def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
         if X is not None:

@@ -59,6 +59,7 @@ import keras
 import numpy as np
 
 from ._template import Program
+from .errors import InvalidParameterValue
 from .builders import ACTIVATIONS, BUILD_ARGUMENTS, build_mlp
 
 __all__ = ["fast_fit", "fast_predict", "fast_fit_enabled", "clear_programs", "FastPathHints",
@@ -290,7 +291,10 @@ def _fit_with(program: Program, model, x, y, *, batch_size=None, epochs=1, verbo
               initial_epoch=0, validation_batch_size=None, **_ignored):
     import tensorflow as tf
 
-    batch_size = int(batch_size or 32)
+    batch_size = 32 if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise InvalidParameterValue(f"batch_size={batch_size!r} must be an integer >= 1 (rows per "
+                                    "mini-batch), e.g. 32.")
     n = len(x)
     x_t, y_t = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
     sw_t = None if sample_weight is None else tf.convert_to_tensor(sample_weight, "float32")
@@ -318,13 +322,15 @@ def _fit_with(program: Program, model, x, y, *, batch_size=None, epochs=1, verbo
     callback_list.on_train_begin()
     logs: dict = {}
     epoch_logs = None
+    pushed = False  # the template holds this model's weights (else another fit's: never pull them)
     for epoch in range(initial_epoch, epochs):
         program.model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         order = tf.convert_to_tensor(
             np.random.permutation(n) if shuffle else np.arange(n), tf.int32)
-        if synced or epoch == initial_epoch:
+        if synced or not pushed:
             program.push_weights(model)  # callbacks may have changed them
+            pushed = True
         for begin in range(0, steps, span):
             end = min(begin + span, steps)
             callback_list.on_train_batch_begin(begin)
@@ -347,7 +353,7 @@ def _fit_with(program: Program, model, x, y, *, batch_size=None, epochs=1, verbo
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
-    if not synced:
+    if pushed and not synced:
         program.pull_weights(model)
     program.pull_optimizer(model)
     callback_list.on_train_end(logs=epoch_logs)

@@ -8,6 +8,7 @@ GridSearch tuners search exactly the networks a scikit-learn search would.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import time
@@ -19,7 +20,7 @@ import keras
 import keras_tuner as kt
 
 from .builders import build_mlp
-from .errors import TooManyFailures
+from .errors import InvalidParameterError, TooManyFailures
 from .estimators import BUILDER_PARAMS
 from .fastfit import FastPathHints
 from .journal import append_record, values_key, write_json_atomic
@@ -138,8 +139,9 @@ class MLPHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         values = {**self.fixed, **self.space.to_keras_tuner(hp)}
         builder = {k: v for k, v in values.items() if k in BUILDER_PARAMS}
-        return build_mlp(**builder, input_shape=self.input_shape, n_classes=self.n_classes,
-                         seed=self.seed)
+        with _configuration_errors_stop_the_search():
+            return build_mlp(**builder, input_shape=self.input_shape, n_classes=self.n_classes,
+                             seed=self.seed)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
         values = self.params(hp)
@@ -160,8 +162,23 @@ class MLPHyperModel(kt.HyperModel):
         y = args[1] if len(args) > 1 else kwargs.pop("y", None)
         # a NaN or blown-up loss raises TrainingDiverged, a FailedTrialError: a failed
         # trial, not a completed one whose dead network happens to score the majority class
-        return fit_network(model, x, y, seed=seed, learning_rate=values.get("learning_rate"),
-                           callbacks=callbacks, **kwargs)
+        with _configuration_errors_stop_the_search():
+            return fit_network(model, x, y, seed=seed, learning_rate=values.get("learning_rate"),
+                               callbacks=callbacks, **kwargs)
+
+
+@contextlib.contextmanager
+def _configuration_errors_stop_the_search():
+    """Turn a configuration error into Keras Tuner's FatalError, which ends the search.
+
+    Keras Tuner fails or retries a trial on any other error; a setting the kit
+    refuses would fail every trial alike. The original error is the
+    FatalError's cause (``tune`` raises it again).
+    """
+    try:
+        yield
+    except InvalidParameterError as err:
+        raise kt.errors.FatalError(str(err)) from err
 
 
 def error_line(message: str | None) -> str:

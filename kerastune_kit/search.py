@@ -33,7 +33,9 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from ._constraints import check_param
 from ._validation import check_choice, check_number, did_you_mean
+from .errors import InvalidParameterValue
 from .strategies import (
     BayesianStrategy, CoarseToFineStrategy, GridStrategy, HalvingStrategy, HyperbandStrategy,
     KerasTunerRandomStrategy, RandomStrategy, SearchJob, SearchSettings, Strategy,
@@ -305,11 +307,23 @@ def sweep(
     check_number("validation_split", validation_split, low=0, high=1,
                  low_inclusive=False, high_inclusive=False)
     if len(values) == 0:
-        raise ValueError(f"values=[] for param={param!r}: give at least one value to try.")
+        raise InvalidParameterValue(
+            f"values=[] for param={param!r}: give at least one value to try.")
     known = KerasMLPClassifier().get_params(deep=False)
     if param not in known:
-        raise ValueError(f"param={param!r} is not a KerasMLPClassifier parameter."
-                         + did_you_mean(param, known))
+        raise InvalidParameterValue(f"param={param!r} is not a KerasMLPClassifier parameter."
+                                    + did_you_mean(param, known))
+    given, seeds = seeds, list(seeds) if isinstance(seeds, (list, tuple, range)) else seeds
+    if not isinstance(seeds, list) or not seeds:
+        raise InvalidParameterValue(
+            f"seeds={given!r} must be a non-empty list of integer seeds, e.g. (0, 1, 2): each "
+            "value is trained once per seed.")
+    for seed in seeds:
+        check_param("random_state", seed, where="seeds: ")
+    for value in values:
+        check_param(param, value, where="values: ")
+    # the fixed settings, checked once (an unknown name is refused with a suggestion)
+    KerasMLPClassifier(**{**estimator_params, param: values[0]}).validate_params()
     rows = []
     for seed in seeds:
         X_train, X_val, y_train, y_val, _ = split_for_validation(

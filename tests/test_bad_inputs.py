@@ -119,6 +119,73 @@ CASES = [
 ]
 
 
+# ----------------------------------------------------------------------
+# the cases issue 13 found, by kind
+# ----------------------------------------------------------------------
+def _sweep(**kwargs):
+    return lambda: sweep(X_OK, Y_OK, "nodes", kwargs.pop("values", [8]), **kwargs)
+
+
+SILENT = [  # each used to train on another value than the one given, or not at all
+    ("batch size 0", _fit(batch_size=0), ValueError, ["batch_size=0", "integer >= 1"]),
+    ("negative batch size", _fit(batch_size=-5), ValueError, ["batch_size=-5"]),
+    ("batch size as text", _fit(batch_size="32"), TypeError, ["batch_size='32'", "type str"]),
+    ("zero epochs", lambda: KerasMLPClassifier(epochs=0).fit(X_OK, Y_OK), ValueError,
+     ["epochs=0", "at least 1"]),
+    ("negative epochs", lambda: KerasMLPClassifier(epochs=-1).fit(X_OK, Y_OK), ValueError,
+     ["epochs=-1"]),
+    ("epochs given as True", lambda: KerasMLPClassifier(epochs=True).fit(X_OK, Y_OK), TypeError,
+     ["epochs=True", "type bool"]),
+    ("batch size 0 in a search space", _tune(space=SearchSpace(batch_size=Categorical([0]))),
+     ValueError, ["space['batch_size']", "batch_size=0"]),
+    ("sweep over no seeds", _sweep(seeds=()), ValueError, ["seeds=()", "non-empty"]),
+    ("partial_fit with a typo", lambda: KerasMLPClassifier(nodez=5).partial_fit(X_OK, Y_OK),
+     TypeError, ["nodez", "nodes"]),
+]
+CRASHES = [  # each used to end deep inside TensorFlow, Keras Tuner or pandas
+    ("fractional epochs", lambda: KerasMLPClassifier(epochs=1.5).fit(X_OK, Y_OK), TypeError,
+     ["epochs=1.5"]),
+    ("zero epochs in a search space", _tune(space=SearchSpace(epochs=Int(0, 1))), ValueError,
+     ["space['epochs']", "epochs=0"]),
+    ("zero epochs as a fixed setting", _tune(estimator_params={"epochs": 0}), ValueError,
+     ["epochs=0"]),
+    ("hyperband with max_epochs 0", _tune(strategy="hyperband", max_epochs=0), ValueError,
+     ["max_epochs=0"]),
+    ("coarse-to-fine with no rounds", _tune(strategy="coarse-to-fine", rounds=0), ValueError,
+     ["rounds=0"]),
+    ("a network too large for memory", _fit(nodes=10**9), ValueError,
+     ["weights", "GB", "lower nodes"]),
+    ("a too large network in a search",
+     _tune(space=SearchSpace(nodes=Categorical([8, 10**9]), n_layers=Categorical([3]))),
+     ValueError, ["GB", "lower nodes"]),
+]
+VAGUE = [  # each used to get a message that did not name the problem
+    ("y with a missing label", _fit_data(X_OK, np.r_[Y_OK[:-1], np.nan]), ValueError,
+     ["missing label", "row 29"]),
+    ("continuous y", _fit_data(X_OK, np.linspace(0.5, 3.5, 30)), ValueError,
+     ["continuous", "class labels"]),
+    ("tune with a missing label", _tune(y=np.r_[Y_OK[:-1].astype(float), np.nan]), ValueError,
+     ["missing label"]),
+    ("random_state as text", _fit(random_state="abc"), TypeError, ["random_state='abc'"]),
+    ("misspelt fixed setting in tune", _tune(estimator_params={"dropuot": 0.2}), TypeError,
+     ["dropuot", "dropout"]),
+    ("top_k 0", _tune(strategy="coarse-to-fine", top_k=0), ValueError, ["top_k=0"]),
+    ("directory is a file", lambda: tune(X_OK, Y_OK, SPACE, directory=tempfile.mkstemp()[1],
+                                         compare_baseline=False), ValueError,
+     ["is a file", "folder"]),
+    ("preprocessor given as text", _tune(preprocessor="scale"), TypeError,
+     ["preprocessor='scale'", "make_preprocessor"]),
+    ("n_jobs 0", _tune(n_jobs=0), ValueError, ["n_jobs=0"]),
+    ("dropout in a space out of range", _tune(space=SearchSpace(dropout=Categorical([0.2, 1.0]))),
+     ValueError, ["space['dropout']", "dropout=1.0"]),
+    ("unknown activation in a space",
+     _tune(space=SearchSpace(activation=Categorical(["relu", "rleu"]))), ValueError,
+     ["activation='rleu'", "Did you mean 'relu'"]),
+    ("sweep of a bad value", _sweep(values=[8, 0]), ValueError, ["nodes=0"]),
+]
+CASES = CASES + SILENT + CRASHES + VAGUE
+
+
 def test_the_table_is_large_enough():
     assert len(CASES) >= 30
     assert len({case[0] for case in CASES}) == len(CASES)

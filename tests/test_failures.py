@@ -65,18 +65,34 @@ def test_a_search_with_diverging_candidates_completes_and_reports_them_failed(
     assert result.best_score_ == result.trials["score"].max()
 
 
-def test_out_of_range_values_fail_their_trial_only(penguins_small, tmp_path):
+def test_out_of_range_values_are_refused_before_any_trial(penguins_small, tmp_path):
+    # a value the estimator refuses is a configuration error, not a failed trial: it is
+    # found in the space before anything trains (issue 13; it used to fail its trial)
     X, y = penguins_small
     space = SearchSpace(activation=Categorical(["relu", "not_an_activation"]),
                         nodes=Categorical([8]))
-    with pytest.warns(UserWarning, match="1 of 2 trials failed"):
-        result = tune(X, y, space, strategy="grid", cv=2, preprocessor=make_preprocessor(),
-                      estimator_params={"epochs": 2}, directory=tmp_path, random_state=0,
-                      compare_baseline=False)
-    bad = result.trials.set_index("activation").loc["not_an_activation"]
-    assert bad["status"] == "failed" and math.isnan(bad["score"])
-    assert "not_an_activation" in bad["error"]
-    assert result.best_params_["activation"] == "relu"
+    with pytest.raises(ValueError, match=r"space\['activation'\].*'not_an_activation'"):
+        tune(X, y, space, strategy="grid", cv=2, preprocessor=make_preprocessor(),
+             estimator_params={"epochs": 2}, directory=tmp_path, random_state=0,
+             compare_baseline=False)
+    assert not list(tmp_path.glob("*.jsonl"))  # nothing was recorded, nothing trained
+
+
+@pytest.mark.parametrize("strategy", ["random", "hyperband"])
+def test_a_configuration_error_inside_a_trial_stops_the_search_with_its_message(
+        penguins_small, tmp_path, strategy):
+    # a misspelt monitor is only found when the first epoch ends: every trial would fail
+    # alike, so the search stops at once with the cause, not "every trial failed"
+    from kerastune_kit import EarlyStopping
+    from kerastune_kit.errors import InvalidParameterError
+
+    X, y = penguins_small
+    options = dict(n_trials=4, cv=2) if strategy == "random" else dict(max_epochs=3)
+    with pytest.raises(InvalidParameterError, match=r"monitor='val_acc'.*Did you mean"):
+        tune(X, y, SearchSpace(nodes=Int(8, 16, step=8)), strategy=strategy,
+             preprocessor=make_preprocessor(), callbacks=[EarlyStopping(monitor="val_acc")],
+             estimator_params={"epochs": 2}, directory=tmp_path, random_state=0,
+             compare_baseline=False, **options)
 
 
 def test_failures_in_a_row_stop_the_search_and_a_resume_goes_on(penguins_small, tmp_path):

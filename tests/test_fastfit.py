@@ -346,3 +346,27 @@ def test_many_architectures_do_not_log_retracing_warnings(iris, caplog):
                                random_state=0).fit(X, y)
     assert len(fastfit._PROGRAMS) >= 6
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_a_fit_never_starts_from_another_fits_weights(iris, epochs):
+    """Isolation: B, trained after A on the same architecture, starts from its own initial weights."""
+    X, y = iris
+    KerasMLPClassifier(nodes=8, epochs=5, learning_rate=0.05, random_state=0).fit(X, y)  # A
+    b = KerasMLPClassifier(nodes=8, epochs=epochs, random_state=1).fit(X, y)
+    alone = build_mlp(nodes=8, input_shape=4, n_classes=3, seed=1)
+    fastfit.clear_programs()
+    expected = KerasMLPClassifier(nodes=8, epochs=epochs, random_state=1).fit(X, y)
+    for mine, theirs in zip(b.model_.get_weights(), expected.model_.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert len(alone.get_weights()) == len(b.model_.get_weights())
+
+
+def test_a_fit_of_no_epochs_keeps_the_models_own_weights(iris):
+    X, y = iris
+    KerasMLPClassifier(nodes=8, epochs=5, learning_rate=0.05, random_state=0).fit(X, y)
+    model = build_mlp(nodes=8, input_shape=4, n_classes=3, seed=1)
+    before = [w.copy() for w in model.get_weights()]
+    fastfit.fast_fit(model, X, y, epochs=0, verbose=0)  # the template holds the other fit's
+    for mine, initial in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(mine, initial)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
+import tempfile
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +21,11 @@ from typing import Callable
 
 __all__ = [
     "CommandError",
+    "remove_if_empty",
     "Subcommand",
     "int_at_least",
     "fraction",
-    "writable_dir",
+    "writable_dir", "remove_if_empty",
     "quiet_tensorflow",
     "format_table",
     "summary_sentence",
@@ -152,12 +155,18 @@ def writable_dir(path: Path) -> Path:
     """
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        # a probe of its own name: two commands checking one folder never trip over each other
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
     except OSError as err:
         raise CommandError(f"--out {str(path)!r} is not a writable folder ({err.strerror or err})")
     return path
+
+
+def remove_if_empty(path: Path) -> None:
+    """Remove ``path`` and its folders if no file was written anywhere in it."""
+    if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def quiet_tensorflow() -> None:

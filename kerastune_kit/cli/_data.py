@@ -56,7 +56,13 @@ def load_dataset(name: str, target: str | None):
         raise CommandError(f"--dataset {name!r}: no such file")
     import pandas as pd
 
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise CommandError(f"--dataset {name!r} cannot be read as a CSV table ({err}): give a "
+                           "comma-separated file with a header row") from None
+    if frame.empty:
+        raise CommandError(f"--dataset {name!r} has a header but no rows: nothing to train on")
     if target is None:
         raise CommandError(f"--dataset {name!r} is a CSV file: name its label column with --target")
     if target not in frame.columns:

@@ -44,7 +44,11 @@ def parse_dimension(spec: str):
     from ..space import Categorical, Fixed, Float, Int
 
     if "," in spec:
-        return Categorical([parse_value(part) for part in spec.split(",")])
+        parts = [part.strip() for part in spec.split(",")]
+        if "" in parts:
+            raise CommandError(f"the choices {spec!r} have an empty one (a stray comma?): "
+                               "write them as 0.2,0.4,0.6")
+        return Categorical([parse_value(part) for part in parts])
     parts = spec.split(":")
     if len(parts) == 1:
         return Fixed(parse_value(spec))
@@ -57,7 +61,7 @@ def parse_dimension(spec: str):
         return Float(float(low), float(high), scale=third)
     step = None if third is None else parse_value(third)
     if all(isinstance(v, int) for v in (low, high)) and (step is None or isinstance(step, int)):
-        return Int(low, high, step=step or 1)
+        return Int(low, high, step=1 if step is None else step)
     return Float(float(low), float(high), step=None if step is None else float(step))
 
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ._common import (CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow,
-                      writable_dir)
+                      remove_if_empty, writable_dir)
 from ._data import load_dataset
 from ._space_args import parse_value
 
@@ -57,12 +57,26 @@ def run(args: argparse.Namespace) -> int:
         For unreadable ``--seeds``, a bad dataset or output folder, or a
         parameter or value the sweep refuses.
     """
-    out = writable_dir(args.out)
-    values = [parse_value(v) for v in args.values.split(",") if v != ""]
+    parts = [v.strip() for v in args.values.split(",")]
+    if "" in parts:
+        raise CommandError(f"--values {args.values!r} has an empty value (a stray comma?): "
+                           "write them as 1,2,4,8")
+    values = [parse_value(v) for v in parts]
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise CommandError(f"--seeds {args.seeds!r}: write integers, e.g. 0,1,2") from None
+    created = not args.out.exists()
+    out = writable_dir(args.out)
+    try:
+        return _sweep_into(out, args, values, seeds)
+    except CommandError:
+        if created:
+            remove_if_empty(out)
+        raise
+
+
+def _sweep_into(out, args: argparse.Namespace, values: list, seeds: list) -> int:
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
     quiet_tensorflow()
     from sklearn.model_selection import train_test_split
@@ -70,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
     from ..plots import plot_sweep
     from ..search import sweep
 
-    X_train, _, y_train, _ = train_test_split(X, y, test_size=args.test_size, stratify=y,
-                                              random_state=args.seed)
     try:
+        X_train, _, y_train, _ = train_test_split(X, y, test_size=args.test_size, stratify=y,
+                                                  random_state=args.seed)
         table = sweep(X_train, y_train, args.param, values, seeds=seeds,
                       preprocessor=preprocessor, epochs=args.epochs)
     except (ValueError, TypeError) as err:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ._common import (CommandError, Subcommand, format_table, fraction, int_at_least,
-                      quiet_tensorflow, summary_sentence, writable_dir)
+                      quiet_tensorflow, remove_if_empty, summary_sentence, writable_dir)
 from ._data import DATASETS, load_dataset
 from ._progress import progress
 from ._space_args import default_space, parse_assignments
@@ -112,14 +112,25 @@ def run(args: argparse.Namespace) -> int:
                            "with --out (and the same other arguments)")
     out = args.out or Path("kerastune_runs") / (
         f"{Path(args.dataset).stem}-{args.strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
+    created = not out.exists()
     out = writable_dir(out)
+    try:
+        return _run_in(out, args)
+    except CommandError:
+        if created:
+            remove_if_empty(out)  # a refused command leaves no empty output folder behind
+        raise
+
+
+def _run_in(out: Path, args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.set)
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
     quiet_tensorflow()
     from sklearn.model_selection import train_test_split
 
+    from .._inputs import check_labels
     from ..baseline import make_baseline
-    from ..errors import TooManyFailures
+    from ..errors import FolderInUse, TooManyFailures
     from ..report import write_report
     from ..results import save_result
     from ..search import expected_fits, tune
@@ -130,6 +141,16 @@ def run(args: argparse.Namespace) -> int:
         space = space.with_values(**overrides) if overrides else space
     except (OSError, ValueError, TypeError) as err:
         raise CommandError(f"search space: {err}") from None
+    try:
+        check_labels("kerastune-kit tune", y)
+    except ValueError as err:
+        raise CommandError(f"--dataset {args.dataset!r}: {err}") from None
+    counts = y.value_counts() if hasattr(y, "value_counts") else None
+    if counts is not None and counts.min() < 2:
+        rare = {str(k): int(v) for k, v in counts[counts < 2].items()}
+        raise CommandError(f"--dataset {args.dataset!r}: class(es) {rare} have a single row; "
+                           "the stratified test split needs at least 2 rows of every class "
+                           "(more for the CV folds). Merge or drop rare classes.")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
     if not args.quiet:
@@ -137,8 +158,9 @@ def run(args: argparse.Namespace) -> int:
               f"held out for one final score.\nSearch space:\n{space!r}\n", flush=True)
     fixed = {"epochs": args.epochs} if "epochs" not in space else {}
     search_dir = out / "search"
-    total = expected_fits(args.strategy, space, n_trials=args.budget, cv=args.cv, rounds=ROUNDS)
     try:
+        total = expected_fits(args.strategy, space, n_trials=args.budget, cv=args.cv,
+                              rounds=ROUNDS)
         with progress(search_dir, total, f"{args.strategy} search", enabled=not args.quiet):
             result = tune(X_train, y_train, space, strategy=args.strategy, n_trials=args.budget,
                           cv=args.cv, max_epochs=args.max_epochs, rounds=ROUNDS,
@@ -146,8 +168,9 @@ def run(args: argparse.Namespace) -> int:
                           directory=search_dir, random_state=args.seed, n_jobs=args.n_jobs,
                           resume=args.resume,
                           max_consecutive_failures=args.max_consecutive_failures)
-    except (ValueError, TypeError, TooManyFailures) as err:
+    except (ValueError, TypeError, OSError, TooManyFailures, FolderInUse) as err:
         raise CommandError(str(err).replace("resume=True", "--resume").replace(
+            "resume=False", "a run without --resume").replace(
             "max_consecutive_failures", "--max-consecutive-failures")) from None
     if result is None:  # a Keras Tuner worker process: the chief reports
         print("Worker finished its trials; the chief process writes the results.")
@@ -156,9 +179,16 @@ def run(args: argparse.Namespace) -> int:
     baseline = make_baseline(preprocessor).fit(X_train, y_train)
     test_scores = {"keras_mlp": float(result.best_estimator_.score(X_test, y_test)),
                    "logreg_baseline": float(baseline.score(X_test, y_test))}
-    paths = save_result(result, out, extra={"dataset": description, "test_accuracy": test_scores})
-    report = write_report(result, out / "report.html",
-                          notes={"dataset": description, "test accuracy (used once)": test_scores})
+    try:
+        paths = save_result(result, out, extra={"dataset": description,
+                                                "test_accuracy": test_scores})
+        report = write_report(result, out / "report.html",
+                              notes={"dataset": description,
+                                     "test accuracy (used once)": test_scores})
+    except OSError as err:  # a full disk, a folder that became read-only
+        raise CommandError(f"writing the results into {str(out)!r} failed: {err}. The search "
+                           f"itself is recorded in {str(search_dir)!r}: free space, then run "
+                           "the same command with --resume.") from None
     if not args.quiet:
         table = result.trials if args.verbose else result.top(5)
         print("\nTop trials:" if not args.verbose else "\nAll trials:")

@@ -47,7 +47,7 @@ from sklearn.model_selection import (
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 
-from ..errors import TooManyFailures
+from ..errors import InvalidParameterError, TooManyFailures
 from ..estimators import KerasMLPClassifier
 from ..journal import append_record, data_fingerprint, read_records, values_key
 
@@ -90,8 +90,10 @@ class JournaledMLPClassifier(KerasMLPClassifier):
         """Train (or replay) and record the outcome; a failure is recorded, not raised.
 
         A failed fit returns with ``_journal_fit["error"]`` set and scores
-        NaN, the ``error_score`` every strategy of ``tune`` uses. (Raising
-        would let scikit-learn abort a batch whose fits all failed.)
+        NaN. (Raising would let scikit-learn abort a batch whose fits all
+        failed.) A configuration error (:class:`~kerastune_kit.errors.InvalidParameterError`)
+        is raised: the searches run with ``error_score="raise"``, so it stops
+        the search at once, as does a record that cannot be written.
         """
         if self.journal is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
@@ -106,6 +108,8 @@ class JournaledMLPClassifier(KerasMLPClassifier):
         started = time.perf_counter()
         try:
             super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        except InvalidParameterError:
+            raise  # a configuration error: every candidate would fail alike, the search stops
         except Exception as err:
             error = self._journal_fit["error"] = f"{type(err).__name__}: {err}"
             params = {k: v for k, v in self.get_params(deep=False).items() if k not in _OWN}

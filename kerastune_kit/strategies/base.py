@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
+from .._constraints import candidate_values, check_param
 from .._validation import check_number, check_positive_int
+from ..errors import InvalidParameterType, InvalidParameterValue
 from ..journal import data_fingerprint, open_search, stable_repr
 
 __all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD_FILES",
@@ -83,20 +85,30 @@ class SearchSettings:
         check_positive_int("max_epochs", self.max_epochs)
         check_positive_int("factor", self.factor)
         if self.factor < 2:
-            raise ValueError(f"factor={self.factor!r} must be at least 2: each round keeps "
+            raise InvalidParameterValue(f"factor={self.factor!r} must be at least 2: each round keeps "
                              "1/factor of the candidates (3 is the usual choice).")
         check_positive_int("rounds", self.rounds)
         check_positive_int("top_k", self.top_k)
         for name in ("resume", "compare_baseline"):
             value = getattr(self, name)
             if not isinstance(value, bool):
-                raise TypeError(f"{name}={value!r} (type {type(value).__name__}) must be True "
+                raise InvalidParameterType(f"{name}={value!r} (type {type(value).__name__}) must be True "
                                 "or False.")
         if self.resume and self.directory is None:
-            raise ValueError("resume=True continues the search recorded in a folder: pass "
+            raise InvalidParameterValue("resume=True continues the search recorded in a folder: pass "
                              "directory= with the folder of the search to continue.")
         check_positive_int("max_consecutive_failures", self.max_consecutive_failures,
                            allow_none=True)
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
+                                        or not isinstance(self.n_jobs, int) or self.n_jobs == 0):
+            raise InvalidParameterValue(
+                f"n_jobs={self.n_jobs!r} must be None (one process), a positive number of "
+                "parallel fits, or -1 (one per core).")
+        if not isinstance(self.project_name, str) or not self.project_name:
+            raise InvalidParameterType(f"project_name={self.project_name!r} must be a "
+                                       "non-empty string (a folder name).")
+        if self.random_state is not None:
+            check_param("random_state", self.random_state, owner="tune")
 
     @classmethod
     def complete(cls, strategy: "type[Strategy]", *, estimator_params=None, callbacks=None,
@@ -188,7 +200,7 @@ class Strategy:
     def check(self, space) -> None:
         """Refuse, before any training, what this strategy cannot search."""
         if self.owns_epochs and "epochs" in space:
-            raise ValueError(
+            raise InvalidParameterValue(
                 f"strategy={self.name!r} decides how many epochs each trial trains: remove "
                 "'epochs' from the space and set max_epochs instead.")
         if self.needs_grid:
@@ -243,18 +255,29 @@ class SearchJob:
 
         settings = strategy.settings
         if not isinstance(space, SearchSpace):
-            raise TypeError(f"space={space!r} (type {type(space).__name__}) must be a "
+            raise InvalidParameterType(f"space={space!r} (type {type(space).__name__}) must be a "
                             "SearchSpace; build one with SearchSpace(nodes=Int(16, 256, "
                             "step=16), ...).")
         if len(space) == 0:
-            raise ValueError("space is empty: add at least one dimension to search.")
+            raise InvalidParameterValue("space is empty: add at least one dimension to search.")
         job = cls(X, y, space, settings, strategy, directory=None)
+        _check_preprocessor(settings.preprocessor)
         template = job.estimator()
+        model = template[-1] if job.prefix else template
+        model.validate_params()  # estimator_params: names (with suggestions) and values
         known = [k[len(job.prefix):] for k in template.get_params() if k.startswith(job.prefix)]
         space.validate_names(known)
+        for name, dimension in space.items():  # every value a trial could be given
+            for value in candidate_values(dimension):
+                check_param(name, value, where=f"space[{name!r}] = {dimension!r}: ")
         strategy.check(space)
         _check_data(X, y, settings, strategy)
-        job.directory = Path(settings.directory) if settings.directory is not None else Path(
+        directory = settings.directory
+        if directory is not None and Path(directory).exists() and not Path(directory).is_dir():
+            raise InvalidParameterValue(
+                f"directory={str(directory)!r} is a file, not a folder: pass the folder that "
+                "holds (or will hold) the search's records.")
+        job.directory = Path(directory) if directory is not None else Path(
             tempfile.mkdtemp(prefix="kerastune-"))
         job.directory.mkdir(parents=True, exist_ok=True)
         if not strategy.is_worker():
@@ -279,6 +302,15 @@ class SearchJob:
         estimator = self.estimator()
         estimator.set_params(**{self.prefix + k: v for k, v in params.items()})
         return estimator.fit(self.X, self.y)
+
+
+def _check_preprocessor(preprocessor) -> None:
+    if preprocessor is not None and not (hasattr(preprocessor, "fit")
+                                         and hasattr(preprocessor, "transform")):
+        raise InvalidParameterType(
+            f"preprocessor={preprocessor!r} (type {type(preprocessor).__name__}) must be a "
+            "scikit-learn transformer (with fit and transform), e.g. make_preprocessor(), or "
+            "None.")
 
 
 def _check_data(X, y, settings: SearchSettings, strategy: Strategy) -> None:

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidParameterError
 from ..journal import read_records
 from ..trials import trial_row, trials_table
 from .base import SearchJob, Strategy, StrategyOutcome, split_for_validation
@@ -81,8 +82,13 @@ class KerasTunerStrategy(Strategy):
         search_kwargs = {}
         if not self.owns_epochs and "epochs" not in job.space:
             search_kwargs["epochs"] = fixed.get("epochs", KerasMLPClassifier().epochs)
-        tuner.search(X_train, y_train, validation_data=(X_val, y_val), verbose=0,
-                     callbacks=as_callback_list(s.callbacks), **search_kwargs)
+        try:
+            tuner.search(X_train, y_train, validation_data=(X_val, y_val), verbose=0,
+                         callbacks=as_callback_list(s.callbacks), **search_kwargs)
+        except Exception as err:  # a configuration error ended the search: raise it as it was
+            if isinstance(err.__cause__, InvalidParameterError):
+                raise err.__cause__ from None
+            raise
         if worker:
             return None
         trials, ordered = self.trials(tuner, job)

@@ -53,7 +53,10 @@ class SklearnStrategy(Strategy):
                                   journal=str(job.directory / _RECORDS))
         common = dict(
             cv=StratifiedKFold(settings.cv, shuffle=True, random_state=settings.random_state),
-            n_jobs=settings.n_jobs, error_score=np.nan, refit=False,
+            # a fit that fails in training is recorded and scores NaN (JournaledMLPClassifier);
+            # anything raised (a configuration error, a record that cannot be written)
+            # stops the search instead of counting as a failed fit
+            n_jobs=settings.n_jobs, error_score="raise", refit=False,
             return_train_score=False,  # the scorer records (and replays) test scores
             scoring=RecordingScorer([*job.space.names, "epochs"]),
             failure_limit=settings.max_consecutive_failures, journal=str(self.records(job)))
