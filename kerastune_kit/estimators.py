@@ -30,8 +30,8 @@ from ._constraints import check_param
 from ._inputs import check_features, check_labels, check_lengths
 from ._validation import check_number, did_you_mean
 from .builders import build_mlp
-from .errors import InvalidParameterType
 from .callbacks import as_callback_list
+from .errors import InvalidParameterType
 from .training import NetworkView, seed_from, stratified_holdout
 
 __all__ = ["KerasMLPClassifier"]

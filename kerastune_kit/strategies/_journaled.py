@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from joblib import effective_n_jobs
 import pandas as pd
+from joblib import effective_n_jobs
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     GridSearchCV, HalvingRandomSearchCV, ParameterSampler, RandomizedSearchCV, StratifiedKFold,
@@ -213,18 +213,19 @@ class FailureLimit:
             f"Every finished fit is kept in {self.journal}.")
 
 
-_JOURNAL_DOC = """
+class JournaledGridSearchCV(FailureLimit, GridSearchCV):
+    """GridSearchCV with a limit on failures in a row.
+
+    Parameters
+    ----------
+    estimator, param_grid, scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, \
+return_train_score
+        As in GridSearchCV.
     failure_limit : int or None, default None
         Stop with TooManyFailures once this many candidates in a row failed.
     journal : str, optional
         The search's records (named in that error).
-"""
-
-
-class JournaledGridSearchCV(FailureLimit, GridSearchCV):
-    __doc__ = "GridSearchCV with a limit on failures in a row.\n\n    Parameters\n    ----------\n" \
-        "    estimator, param_grid, scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, " \
-        "return_train_score\n        As in GridSearchCV." + _JOURNAL_DOC
+    """
 
     def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True, cv=None,
                  verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
@@ -237,10 +238,18 @@ class JournaledGridSearchCV(FailureLimit, GridSearchCV):
 
 
 class JournaledRandomizedSearchCV(FailureLimit, RandomizedSearchCV):
-    __doc__ = "RandomizedSearchCV with a limit on failures in a row.\n\n    Parameters\n" \
-        "    ----------\n    estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, " \
-        "verbose, pre_dispatch, random_state, error_score, return_train_score\n" \
-        "        As in RandomizedSearchCV." + _JOURNAL_DOC
+    """RandomizedSearchCV with a limit on failures in a row.
+
+    Parameters
+    ----------
+    estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, pre_dispatch, \
+random_state, error_score, return_train_score
+        As in RandomizedSearchCV.
+    failure_limit : int or None, default None
+        Stop with TooManyFailures once this many candidates in a row failed.
+    journal : str, optional
+        The search's records (named in that error).
+    """
 
     def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None, n_jobs=None,
                  refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs", random_state=None,
@@ -255,11 +264,19 @@ class JournaledRandomizedSearchCV(FailureLimit, RandomizedSearchCV):
 
 
 class JournaledHalvingRandomSearchCV(FailureLimit, HalvingRandomSearchCV):
-    __doc__ = "HalvingRandomSearchCV with a limit on failures in a row.\n\n    Parameters\n" \
-        "    ----------\n    estimator, param_distributions, n_candidates, factor, resource, " \
-        "max_resources, min_resources, aggressive_elimination, cv, scoring, refit, error_score, " \
-        "return_train_score, random_state, n_jobs, verbose\n" \
-        "        As in HalvingRandomSearchCV." + _JOURNAL_DOC
+    """HalvingRandomSearchCV with a limit on failures in a row.
+
+    Parameters
+    ----------
+    estimator, param_distributions, n_candidates, factor, resource, max_resources, \
+min_resources, aggressive_elimination, cv, scoring, refit, error_score, return_train_score, \
+random_state, n_jobs, verbose
+        As in HalvingRandomSearchCV.
+    failure_limit : int or None, default None
+        Stop with TooManyFailures once this many candidates in a row failed.
+    journal : str, optional
+        The search's records (named in that error).
+    """
 
     def __init__(self, estimator, param_distributions, *, n_candidates="exhaust", factor=3,
                  resource="n_samples", max_resources="auto", min_resources="smallest",
