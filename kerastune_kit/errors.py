@@ -14,7 +14,8 @@ import threading
 from typing import Iterable
 
 __all__ = ["TrainingDiverged", "TooManyFailures", "GridConversionError", "InvalidParameterError",
-           "InvalidParameterType", "InvalidParameterValue"]
+           "InvalidParameterType", "InvalidParameterValue", "FolderInUse", "RecordWriteError",
+           "DamagedRecord"]
 
 
 class TooManyFailures(RuntimeError):

@@ -9,8 +9,11 @@ GridSearch tuners search exactly the networks a scikit-learn search would.
 from __future__ import annotations
 
 import contextlib
+import errno
 import inspect
+import json
 import os
+import shutil
 import time
 import zlib
 from pathlib import Path
@@ -20,10 +23,10 @@ import keras
 import keras_tuner as kt
 
 from .builders import build_mlp
-from .errors import InvalidParameterError, TooManyFailures
+from .errors import DamagedRecord, InvalidParameterError, RecordWriteError, TooManyFailures
 from .estimators import BUILDER_PARAMS
 from .fastfit import FastPathHints
-from .journal import append_record, values_key, write_json_atomic
+from .journal import WRITE_ERRNOS, append_record, values_key, write_error, write_json_atomic
 from .space import SearchSpace
 from .training import fit_network
 
@@ -163,22 +166,61 @@ class MLPHyperModel(kt.HyperModel):
         # a NaN or blown-up loss raises TrainingDiverged, a FailedTrialError: a failed
         # trial, not a completed one whose dead network happens to score the majority class
         with _configuration_errors_stop_the_search():
+            _check_room_for_checkpoints(model, callbacks)
             return fit_network(model, x, y, seed=seed, learning_rate=values.get("learning_rate"),
                                callbacks=callbacks, **kwargs)
 
 
 @contextlib.contextmanager
 def _configuration_errors_stop_the_search():
-    """Turn a configuration error into Keras Tuner's FatalError, which ends the search.
+    """Turn a configuration error or a record that cannot be written into Keras Tuner's FatalError.
 
     Keras Tuner fails or retries a trial on any other error; a setting the kit
-    refuses would fail every trial alike. The original error is the
-    FatalError's cause (``tune`` raises it again).
+    refuses, or a full disk, would fail every trial alike, and counting them
+    as failed trials would silently change the result. The original error
+    (:class:`~kerastune_kit.errors.InvalidParameterError` or
+    :class:`~kerastune_kit.errors.RecordWriteError`) is the FatalError's
+    cause (``tune`` raises it again).
     """
     try:
         yield
-    except InvalidParameterError as err:
+    except (InvalidParameterError, RecordWriteError) as err:
         raise kt.errors.FatalError(str(err)) from err
+    except OSError as err:
+        if err.errno is None and "No space left on device" in str(err):  # h5py's wording
+            err = OSError(errno.ENOSPC, str(err), err.filename)
+        # a trial's checkpoint or history that cannot be written (a full disk, no
+        # permission): every later trial would fail alike, and a trial counted as failed
+        # would change the result; stop with what is recorded so far kept
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        path = err.filename or "the search's folder"
+        error = write_error(path, err, what="cannot write", kept=(
+            "resume (tune(..., resume=True), or the same command with --resume): the "
+            "trials that finished are kept and only the others run again."))
+        raise kt.errors.FatalError(str(error)) from error
+
+
+def _check_room_for_checkpoints(model, callbacks) -> None:
+    """Refuse to train when a checkpoint callback's disk has no room for one checkpoint.
+
+    Keras Tuner saves each trial's best weights to an HDF5 file as it trains;
+    HDF5 on a full disk can end the process (a segmentation fault) instead of
+    raising. So before a trial, its checkpoint folder must hold twice the
+    weights (4 bytes a parameter) plus 1 MiB, else ENOSPC is raised here.
+    """
+    need = 2 * 4 * model.count_params() + 2**20
+    for callback in callbacks:
+        path = getattr(callback, "filepath", None)
+        if not isinstance(path, (str, os.PathLike)):
+            continue
+        folder = Path(path).parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+        if free < need:
+            raise OSError(errno.ENOSPC, f"{free} bytes free, a checkpoint of this trial "
+                          f"needs about {need}", os.fspath(path))
 
 
 def error_line(message: str | None) -> str:
@@ -196,14 +238,63 @@ class _DurableOracle:
     again on reload, whatever moment the kill came (Keras Tuner 1.4.8 reruns
     the last trial that ended), and a trial created just before the kill is
     created again, not left running. When the consecutive-failure limit is
-    hit, the failed trial's end is written before the search stops.
+    hit, the failed trial's end is written before the search stops. A state
+    file that is damaged (cut short, edited) or missing when the project is
+    reloaded raises :class:`~kerastune_kit.errors.DamagedRecord` naming it.
     """
 
     def save(self):
         write_json_atomic(self._get_oracle_fname(), self.get_state())
 
+    def _damaged(self, path, problem: str) -> DamagedRecord:
+        error = DamagedRecord(
+            f"{str(path)!r} {problem}, so Keras Tuner cannot reload the search's project "
+            f"{str(self._project_dir)!r}. Restore the file from a copy, or start afresh with "
+            "resume=False (without --resume), which replaces the project and the search's "
+            "records.")
+        error.path = str(path)
+        return error
+
+    def _read_state(self, path) -> dict:
+        try:
+            with open(path, "rb") as handle:
+                state = json.loads(handle.read().decode("utf-8"))
+        except FileNotFoundError:
+            raise self._damaged(path, "is missing") from None
+        except (UnicodeDecodeError, ValueError) as err:
+            raise self._damaged(path, f"is damaged (cut short or edited: {err})") from None
+        except OSError as err:
+            raise self._damaged(path, f"cannot be read ({err})") from None
+        if not isinstance(state, dict):
+            raise self._damaged(path, f"is damaged (it holds a JSON {type(state).__name__}, "
+                                      "not a Keras Tuner state)")
+        return state
+
+    def _check_state_files(self) -> None:
+        """Every state file the reload reads is there and is JSON, else DamagedRecord naming it."""
+        project = self._project_dir
+        state = self._read_state(self._get_oracle_fname())
+        for fname in sorted(Path(project).glob("trial_*/trial.json")):
+            self._read_state(fname)
+        # a trial folder without its file is a kill before the file's first write, unless
+        # the oracle's state knows the trial: then the file was lost
+        listed = state.get("start_order")
+        for trial_id in listed if isinstance(listed, list) else []:
+            fname = Path(project) / f"trial_{trial_id}" / "trial.json"
+            if not fname.exists():
+                raise self._damaged(fname, f"is missing (the oracle's state "
+                                           f"{str(self._get_oracle_fname())!r} lists trial "
+                                           f"{trial_id})")
+
     def reload(self):
-        super().reload()
+        self._check_state_files()
+        try:
+            super().reload()
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, OSError) as err:
+            # JSON that parses but does not hold what Keras Tuner expects (an edited file)
+            raise self._damaged(
+                self._get_oracle_fname(), f"or a trial's trial.json does not hold a state "
+                f"Keras Tuner can use ({type(err).__name__}: {err})") from err
         # Keras Tuner writes a new trial's file, then its own state. A process killed
         # between the two leaves a trial file the state never heard of: Keras Tuner would
         # keep it, forever "running", and number the trial it creates again after it.

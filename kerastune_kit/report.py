@@ -13,6 +13,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .journal import write_text_atomic
+
 __all__ = ["write_report", "render_report"]
 
 _STYLE = """
@@ -93,10 +95,17 @@ def render_report(result, *, title: str = "kerastune_kit search report",
 
 
 def write_report(result, path, **kwargs) -> Path:
-    """Write :func:`render_report` to ``path`` (a file, or a folder to hold ``report.html``)."""
+    """Write :func:`render_report` to ``path`` (a file, or a folder to hold ``report.html``).
+
+    The report goes through a temporary file and a rename: a full disk or a
+    kill leaves the earlier report (or none), never a truncated one under its
+    final name; an ``OSError`` is raised as
+    :class:`~kerastune_kit.errors.RecordWriteError` naming the file.
+    """
     path = Path(path)
     if path.is_dir() or path.suffix.lower() not in (".html", ".htm"):
         path = path / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, **kwargs), encoding="utf-8")
+    write_text_atomic(path, render_report(result, **kwargs), again=(
+        f"write the report again (write_report, or `kerastune-kit report {path.parent}`)"))
     return path

@@ -14,6 +14,7 @@ Nothing is pickled, so opening a results folder never runs code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from .journal import write_text_atomic
+from .errors import RecordWriteError
+from .journal import write_error, write_text_atomic
 from .space import SearchSpace
 from .trials import CURVE_COLUMNS, SearchResult
 
@@ -41,6 +43,40 @@ def _jsonable(value: Any):
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+_AGAIN = ("save the results again (save_result, or the same `kerastune-kit tune` command "
+          "with --resume, which replays the recorded fits instead of training them)")
+
+
+def _write(path: Path, text: str) -> None:
+    """``write_text_atomic`` (looked up when called), any OSError as RecordWriteError naming ``path``."""
+    try:
+        write_text_atomic(path, text)
+    except RecordWriteError:
+        raise
+    except OSError as err:
+        raise write_error(path, err, what="cannot write", kept=f"{_AGAIN}.") from err
+
+
+def _save_model(network, path: Path) -> None:
+    """Save a Keras model to ``path`` through a partial file and a rename.
+
+    A failure leaves the earlier model, if any, and no partial file; an
+    ``OSError`` (a full disk, no permission) becomes RecordWriteError naming ``path``.
+    """
+    partial = path.parent / f".{path.stem}.partial{path.suffix}"
+    try:
+        network.save(partial)
+        os.replace(partial, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        if isinstance(err, OSError) and not isinstance(err, RecordWriteError):
+            raise write_error(path, err, what="cannot write", kept=(
+                f"{_AGAIN}; the earlier {path.name}, if any, is unchanged and no partial "
+                "file is left.")) from err
+        raise
 
 
 def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Path]:
@@ -63,25 +99,23 @@ def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Pa
     # every file through a temporary file and a rename: a kill while writing leaves the
     # old file or the new one, never half of one; best_params.json, written last, marks
     # a complete set
-    write_text_atomic(paths["space"], result.space.to_json())
-    write_text_atomic(paths["trials"], table.to_csv(index=False))
+    _write(paths["space"], result.space.to_json())
+    _write(paths["trials"], table.to_csv(index=False))
     if getattr(result, "baseline_", None) is not None:
         paths["baseline"] = folder / "baseline.csv"
-        write_text_atomic(paths["baseline"], result.baseline_.to_csv())
+        _write(paths["baseline"], result.baseline_.to_csv())
     estimator = getattr(result, "best_estimator_", None)
     if estimator is not None:
         model = estimator[-1] if hasattr(estimator, "steps") else estimator
         paths["best_model"] = folder / "best_model.keras"
-        partial = folder / ".best_model.partial.keras"
-        model.model_.save(partial)
-        os.replace(partial, paths["best_model"])
+        _save_model(model.model_, paths["best_model"])
     summary = {
         "strategy": result.strategy,
         "best_score": float(result.best_score_),
         "best_params": {k: _jsonable(v) for k, v in result.best_params_.items()},
         "extra": extra or {},
     }
-    write_text_atomic(paths["best_params"], json.dumps(summary, indent=2, default=repr))
+    _write(paths["best_params"], json.dumps(summary, indent=2, default=repr))
     return paths
 
 

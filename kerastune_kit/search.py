@@ -198,7 +198,11 @@ def tune(
         The search's folder: its settings (``search.json``), a record of
         every finished fit or trial, written as each one finishes, and Keras
         Tuner's project. A new temporary folder by default; give one to be
-        able to resume.
+        able to resume. One search at a time: the folder is locked while
+        the search runs, and a search started on it by another process is
+        refused with :class:`~kerastune_kit.errors.FolderInUse` naming the
+        holder (the lock dies with its process, even a killed one). Keras
+        Tuner's worker processes share their chief's folder.
     random_state : int or None, default 0
         Seeds sampling, splits, every network's initial weights, dropout and
         shuffling: two runs with the same seed give the same trials and
@@ -241,17 +245,20 @@ def tune(
         compare_baseline=compare_baseline, resume=resume,
         max_consecutive_failures=max_consecutive_failures)
     job = SearchJob.open(X, y, space, cls(settings))
-    outcome = job.strategy.run(job)
-    if outcome is None:  # a worker process of a distributed search: the chief reports
-        return None
-    trials = outcome.trials
-    failed = trials[trials["status"] != "ok"]
-    if len(failed):
-        warnings.warn(f"{len(failed)} of {len(trials)} trials failed (first error: "
-                      f"{failed['error'].iloc[0]}); see the trials table's error column.",
-                      UserWarning, stacklevel=2)
-    best = best_params(trials, space.names)
-    best_estimator = job.refit({**best, **outcome.refit_params})
+    try:
+        outcome = job.strategy.run(job)
+        if outcome is None:  # a worker process of a distributed search: the chief reports
+            return None
+        trials = outcome.trials
+        failed = trials[trials["status"] != "ok"]
+        if len(failed):
+            warnings.warn(f"{len(failed)} of {len(trials)} trials failed (first error: "
+                          f"{failed['error'].iloc[0]}); see the trials table's error column.",
+                          UserWarning, stacklevel=2)
+        best = best_params(trials, space.names)
+        best_estimator = job.refit({**best, **outcome.refit_params})
+    finally:
+        job.close()
     baseline = None
     if compare_baseline:
         from sklearn.base import clone

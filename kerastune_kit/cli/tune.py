@@ -20,6 +20,8 @@ from ._common import (CommandError, Subcommand, format_table, fraction, int_at_l
 from ._data import DATASETS, load_dataset
 from ._progress import progress
 from ._space_args import default_space, parse_assignments
+from ..errors import FolderInUse
+from ..locking import FolderLock, is_keras_tuner_worker
 
 __all__ = ["COMMAND", "ROUNDS", "add_arguments", "run"]
 
@@ -102,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     CommandError
-        For ``--resume`` without ``--out``, an unwritable output folder, a
+        For ``--resume`` without ``--out``, an unwritable output folder or
+        one that another ``kerastune-kit`` command is using, a
         bad dataset, ``--set`` or space file, a search the settings refuse
         (e.g. resuming with other arguments), or too many failed trials in
         a row.
@@ -114,12 +117,24 @@ def run(args: argparse.Namespace) -> int:
         f"{Path(args.dataset).stem}-{args.strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
     created = not out.exists()
     out = writable_dir(out)
+    # one command per output folder (its results and its search); Keras Tuner's workers
+    # share their chief's folder and leave the results to it
+    lock = None if is_keras_tuner_worker() else FolderLock(out, what="output")
     try:
+        if lock is not None:
+            lock.acquire()
         return _run_in(out, args)
-    except CommandError:
+    except (CommandError, FolderInUse) as err:
+        if lock is not None:
+            lock.release()
         if created:
             remove_if_empty(out)  # a refused command leaves no empty output folder behind
+        if isinstance(err, FolderInUse):
+            raise CommandError(f"--out: {err}") from None
         raise
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _run_in(out: Path, args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ from .._constraints import candidate_values, check_param
 from .._validation import check_number, check_positive_int
 from ..errors import InvalidParameterType, InvalidParameterValue
 from ..journal import data_fingerprint, open_search, stable_repr
+from ..locking import FolderLock
 
 __all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD_FILES",
            "split_for_validation", "grid_size"]
@@ -235,6 +236,10 @@ class SearchJob:
         The search's folder (a new temporary one when none was given).
     resumed : bool
         True when the folder held this search already and it goes on from there.
+    lock : FolderLock or None
+        The lock on ``directory`` this process holds while the search runs
+        (None in a worker process of a distributed search, which shares the
+        chief's folder). :meth:`close` lets go of it.
     prefix : str
         ``"model__"`` when the network sits in a Pipeline after a
         preprocessor, else ``""``: the prefix of the space's names in the
@@ -246,11 +251,18 @@ class SearchJob:
         self.X, self.y, self.space = X, y, space
         self.settings, self.strategy = settings, strategy
         self.directory, self.resumed = directory, resumed
+        self.lock: FolderLock | None = None
         self.prefix = "model__" if settings.preprocessor is not None else ""
 
     @classmethod
     def open(cls, X, y, space, strategy: Strategy) -> "SearchJob":
-        """Check the data and the space, then start or continue the search's record."""
+        """Check the data and the space, lock the folder, then start or continue the search's record.
+
+        The folder stays locked (:class:`~kerastune_kit.locking.FolderLock`)
+        until :meth:`close`: another process's search on the same folder is
+        refused with :class:`~kerastune_kit.errors.FolderInUse` naming this
+        one, before it writes anything.
+        """
         from ..space import SearchSpace
 
         settings = strategy.settings
@@ -281,9 +293,19 @@ class SearchJob:
             tempfile.mkdtemp(prefix="kerastune-"))
         job.directory.mkdir(parents=True, exist_ok=True)
         if not strategy.is_worker():
-            job.resumed = open_search(job.directory, settings.record(space, X, y),
-                                      resume=settings.resume, record_files=RECORD_FILES)
+            job.lock = FolderLock(job.directory).acquire()
+            try:
+                job.resumed = open_search(job.directory, settings.record(space, X, y),
+                                          resume=settings.resume, record_files=RECORD_FILES)
+            except BaseException:
+                job.close()
+                raise
         return job
+
+    def close(self) -> None:
+        """Let go of the folder's lock (nothing happens when none is held)."""
+        if self.lock is not None:
+            self.lock.release()
 
     def estimator(self, cls=None, **params):
         """A fresh estimator with the search's fixed parameters (in a Pipeline after the preprocessor)."""

@@ -13,12 +13,13 @@ runs, not when the registry is read.
 
 from __future__ import annotations
 
-import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, RecordWriteError
 from ..journal import read_records
+from ..locking import is_keras_tuner_worker
 from ..trials import trial_row, trials_table
 from .base import SearchJob, Strategy, StrategyOutcome, split_for_validation
 
@@ -50,8 +51,7 @@ class KerasTunerStrategy(Strategy):
         raise NotImplementedError
 
     def is_worker(self) -> bool:
-        tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
-        return tuner_id is not None and tuner_id != "chief"
+        return is_keras_tuner_worker()
 
     def histories_path(self, job: SearchJob) -> Path:
         """Every trial's per-epoch history, one JSON line a fit (emptied by a fresh start)."""
@@ -85,9 +85,9 @@ class KerasTunerStrategy(Strategy):
         try:
             tuner.search(X_train, y_train, validation_data=(X_val, y_val), verbose=0,
                          callbacks=as_callback_list(s.callbacks), **search_kwargs)
-        except Exception as err:  # a configuration error ended the search: raise it as it was
-            if isinstance(err.__cause__, InvalidParameterError):
-                raise err.__cause__ from None
+        except Exception as err:  # a configuration or record error ended the search:
+            if isinstance(err.__cause__, (InvalidParameterError, RecordWriteError)):
+                raise err.__cause__ from None  # raise it as it was
             raise
         if worker:
             return None
@@ -118,6 +118,17 @@ class KerasTunerStrategy(Strategy):
             return (curve(parent, metric) if parent is not None else []) + own
 
         rows = []
+        unknown = [i for i, trial in enumerate(ordered) if trial.status == "COMPLETED"
+                   and trial_key(trial.hyperparameters.values) not in histories]
+        if unknown:
+            path = self.histories_path(job)
+            state = "holds no record" if path.exists() else "is missing"
+            warnings.warn(
+                f"{str(path)!r} {state} of completed trial(s) {', '.join(map(str, unknown))}: "
+                "their scores are kept, but their curves and epochs_trained are unknown "
+                "(shown as empty and 0). The file was cut short, deleted or replaced; restore "
+                "it for the curves, or start afresh with resume=False (without --resume) to "
+                "record them again.", UserWarning, stacklevel=2)
         for i, trial in enumerate(ordered):
             values = job.space.from_keras_tuner_values(trial.hyperparameters.values)
             ok = trial.status == "COMPLETED" and trial.score is not None
