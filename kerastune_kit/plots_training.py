@@ -161,7 +161,8 @@ def plot_lr_find(result: Any, ax: Axes | None = None) -> Axes:
     if finite.size:
         top = min(float(finite.max()), 4 * float(finite.min())) if finite.min() > 0 else None
         if top is not None and top > finite.min():
-            ax.set_ylim(top=top + 0.05 * (top - finite.min()))
+            margin = 0.05 * (top - finite.min())
+            ax.set_ylim(finite.min() - margin, top + margin)
     styles = {"steepest": ("C2", "--"), "min/10": ("C3", "--")}
     for rule, (color, ls) in styles.items():
         ax.axvline(result.suggest(rule), color=color, ls=ls, lw=1,

@@ -309,7 +309,7 @@ class OneCycle(LearningRateSchedule):
     ``shape="cos"`` or ``c(p) = p`` for ``shape="linear"``:
 
     * warm-up, ``t < W``: ``lr = start + (peak - start) * c(t / W)``;
-    * anneal, ``t >= W``: ``lr = peak + (end - peak) * c(min((t - W) / (T - W), 1))``,
+    * anneal, ``t >= W``: ``lr = end + (peak - end) * (1 - c(min((t - W) / (T - W), 1)))``,
 
     so the rate is ``start`` at ``t = 0``, ``peak`` at ``t = W`` and ``end``
     from ``t = T`` on. Use it per step (``per_step=True``, or
@@ -318,7 +318,7 @@ class OneCycle(LearningRateSchedule):
     Parameters
     ----------
     peak : float or LRFindResult, default 0.01
-        The highest rate. An :class:`~kerastune_kit.lr_find.LRFindResult`
+        The highest rate. An :class:`~kerastune_kit.range_test.LRFindResult`
         (anything with a ``suggestion``) stands for its suggestion.
     total_epochs : float, default 10
         Length of the cycle, in epochs.
@@ -373,7 +373,7 @@ class OneCycle(LearningRateSchedule):
         if self.shape == "cos":
             rise = 0.5 * (1.0 - xp.cos(math.pi * rise))
             fall = 0.5 * (1.0 - xp.cos(math.pi * fall))
-        return xp.where(t < warm, start + (peak - start) * rise, peak + (end - peak) * fall)
+        return xp.where(t < warm, start + (peak - start) * rise, end + (peak - end) * (1.0 - fall))
 
 
 class ReduceLROnPlateau(FastPathHints, keras.callbacks.ReduceLROnPlateau):

@@ -1,5 +1,7 @@
 """The learning-rate range test (Smith 2017, "Cyclical learning rates for training neural networks").
 
+(The module is not called ``lr_find`` so that the package's ``lr_find`` stays the function.)
+
 One short run in which the learning rate grows exponentially at every step,
 from ``low`` to ``high``, while the training loss of each mini-batch is
 recorded. The loss first barely moves (rate too small), then falls fast,
