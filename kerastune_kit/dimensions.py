@@ -242,6 +242,42 @@ class Float(Dimension):
             self._n = int(round(ratio)) + 1
         self.low, self.high, self.scale, self.step = low, high, scale, step
 
+    @classmethod
+    def around(cls, rate, *, decades: float = 1.0) -> "Float":
+        """A log-scale dimension centred on ``rate``: ``[rate / 10**decades, rate * 10**decades]``.
+
+        For a search that starts from a learning-rate range test
+        (:func:`kerastune_kit.lr_find`): ``Float.around(result.suggestion)``,
+        or the result itself.
+
+        Parameters
+        ----------
+        rate : float or LRFindResult
+            The centre, a positive number (a range test's result stands for
+            its ``suggestion``).
+        decades : float, default 1.0
+            Half-width in decades: the dimension spans ``2 * decades`` decades.
+
+        Returns
+        -------
+        Float
+            ``Float(rate / 10**decades, rate * 10**decades, scale="log")``.
+
+        Examples
+        --------
+        >>> Float.around(3e-3, decades=1)
+        Float(0.0003, 0.03, scale='log')
+        """
+        if hasattr(rate, "suggestion") and not isinstance(rate, numbers.Real):
+            rate = rate.suggestion
+        fix = " Give a positive rate and a positive half-width, e.g. Float.around(3e-3, decades=1)."
+        for name, value in (("rate", rate), ("decades", decades)):
+            try:
+                check_number(name, value, low=0, low_inclusive=False)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"Float.around: {exc}{fix}") from None
+        return cls(_tidy(rate / 10.0**decades), _tidy(rate * 10.0**decades), scale="log")
+
     @property
     def is_log(self) -> bool:
         return self.scale != "linear"

@@ -19,7 +19,10 @@ things mended:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, Sequence
+
+import numpy as np
 
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator
@@ -32,7 +35,8 @@ from ._validation import check_number, did_you_mean
 from .builders import build_mlp
 from .callbacks import as_callback_list
 from .errors import InvalidParameterType
-from .training import NetworkView, seed_from, stratified_holdout
+from .training import (NetworkView, join_histories, rate_label, seed_from, set_learning_rate,
+                       stratified_holdout)
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -103,7 +107,13 @@ loss, metrics, run_eagerly
         the estimator, reset at the start of every fit.
     class_weight : dict or "balanced", optional
     warm_start : bool, default False
-        Keep training the existing network on the next ``fit``.
+        The next ``fit`` continues the trained network: same weights and
+        optimiser state (Adam's moments, the step count), the current
+        ``learning_rate`` (change it with ``set_params`` between fits) and
+        callbacks (a new schedule starts at its epoch 0), and ``history_``
+        grows by the new epochs. Each change is recorded in ``segments_`` and
+        marked by :func:`~kerastune_kit.plots.plot_history`. ``partial_fit``
+        continues the same way, one epoch a call.
     random_state : int, RandomState or None, default None
         An integer makes ``fit`` reproducible: it seeds the initial weights,
         dropout masks and shuffling (TensorFlow's deterministic ops are on
@@ -126,6 +136,10 @@ loss, metrics, run_eagerly
     history_ : dict of list
         Per-epoch values of the loss and metrics (``val_`` ones when there is
         validation data).
+    segments_ : list of dict
+        The stretches of the network's life, one per change of rate or
+        schedule in a continued fit: ``{"start": first epoch (0-based),
+        "epochs": n, "learning_rate": label, "rate": number or None}``.
     classes_ : ndarray
         Class labels seen in ``fit``.
     n_features_in_ : int
@@ -319,7 +333,8 @@ loss, metrics, run_eagerly
         y = self._check_fit_input(X, y)
         # training goes through kerastune_kit.training.fit_network, which raises
         # TrainingDiverged for a NaN or blown-up loss, as MLPClassifier does for NaN
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        return self._continued(self.warm_start, False, super().fit, X, y, sample_weight=sample_weight,
+                               **kwargs)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs) -> "KerasMLPClassifier":
         """Train one more epoch on ``(X, y)`` (building the network on the first call).
@@ -331,7 +346,47 @@ loss, metrics, run_eagerly
         self
         """
         y = self._check_fit_input(X, y)
-        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight, **kwargs)
+        return self._continued(True, True, super().partial_fit, X, y, classes=classes,
+                               sample_weight=sample_weight, **kwargs)
+
+    def _current_rate(self):
+        return vars(self).get("optimizer__learning_rate", self.learning_rate)
+
+    def _continued(self, warm: bool, appends: bool, train, X, y,
+                   **kwargs) -> "KerasMLPClassifier":
+        """Run ``train``; when it continues a trained network, set the rate first, join the history after.
+
+        ``appends``: ``train`` (scikeras' ``partial_fit``) appends to ``history_`` itself.
+        """
+        continuing = bool(warm) and self.__sklearn_is_fitted__()
+        rate = self._current_rate()
+        label, number = rate_label(rate, as_callback_list(self.callbacks))
+        if not continuing:
+            train(X, y, **kwargs)
+            self.segments_ = [{"start": 0, "epochs": len(self.history_.get("loss", ())),
+                               "learning_rate": label, "rate": number}]
+            return self
+        before = {k: list(v) for k, v in self.history_.items()}
+        n_before = len(before.get("loss", ()))
+        segments = [dict(s) for s in getattr(self, "segments_", [])]
+        if "learning_rate" not in before and segments:  # constant rates so far: write them out
+            before["learning_rate"] = [np.nan if s["rate"] is None else s["rate"]
+                                       for s in segments for _ in range(s["epochs"])]
+        set_learning_rate(self.model_, rate)
+        self._initialize_callbacks()  # scikeras reads them only when it builds the network
+        train(X, y, **kwargs)
+        n_new = len(self.history_.get("loss", ())) - (n_before if appends else 0)
+        after = {k: list(v)[len(v) - n_new:] for k, v in self.history_.items()}
+        last = segments[-1] if segments else None
+        self.history_ = defaultdict(list, join_histories(
+            before, after, rates=(None, number)))
+        if appends and last is not None and last["learning_rate"] == label:
+            last["epochs"] += n_new  # one more epoch at the same rate: the same stretch
+        else:
+            segments.append({"start": n_before, "epochs": n_new, "learning_rate": label,
+                             "rate": number})
+        self.segments_ = segments
+        return self
 
     def _check_fit_input(self, X, y):
         self.validate_params()

@@ -41,12 +41,13 @@ from .plots_training import (
     plot_confusion_matrix,
     plot_first_layer_weights,
     plot_history,
+    plot_lr_find,
     plot_lr_schedule,
 )
 
 __all__ = ["plot_best_trials", "plot_scores", "plot_param_heatmap", "plot_sweep",
            "plot_lr_schedule", "plot_history", "plot_confusion_matrix",
-           "plot_baseline_comparison", "plot_first_layer_weights"]
+           "plot_baseline_comparison", "plot_first_layer_weights", "plot_lr_find"]
 
 _HEAD, _TAIL = TRIAL_COLUMNS, TRIAL_TAIL
 

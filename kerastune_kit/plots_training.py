@@ -21,7 +21,7 @@ from ._plot_helpers import axes_or_new
 from ._validation import check_positive_int, did_you_mean
 
 __all__ = ["plot_lr_schedule", "plot_history", "plot_confusion_matrix",
-           "plot_first_layer_weights"]
+           "plot_first_layer_weights", "plot_lr_find"]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -116,9 +116,63 @@ def plot_history(source: Any, metrics: str | Sequence[str] = ("loss", "accuracy"
         if history.get("val_" + metric):
             ax.plot(range(1, len(history["val_" + metric]) + 1), history["val_" + metric], "-",
                     color="C0", label="validation")
+        _mark_segments(ax, getattr(source, "segments_", None))
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.legend(fontsize=8)
     return axes[0].figure
+
+
+def _mark_segments(ax: Axes, segments: Any) -> None:
+    """A dotted line where a warm-started fit continued, labelled with its new rate."""
+    if not isinstance(segments, (list, tuple)) or len(segments) < 2:
+        return
+    for segment in segments[1:]:
+        x = segment["start"] + 0.5
+        ax.axvline(x, color="grey", ls=":", lw=1)
+        ax.annotate(f"lr {segment['learning_rate']}", (x, 1.0), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=7, color="grey")
+
+
+def plot_lr_find(result: Any, ax: Axes | None = None) -> Axes:
+    """A learning-rate range test: loss against rate (log x), the suggestions marked.
+
+    Parameters
+    ----------
+    result : LRFindResult
+        From :func:`kerastune_kit.lr_find`.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        Raw losses faint, smoothed loss solid, a vertical line at each
+        suggestion (``steepest``, ``min/10``, and the one ``result.suggestion``
+        uses, labelled with its rate).
+    """
+    for attribute in ("learning_rates", "losses", "smoothed", "suggest"):
+        if not hasattr(result, attribute):
+            raise TypeError(f"result={type(result).__name__} must be the LRFindResult of "
+                            "kerastune_kit.lr_find(...).")
+    ax = axes_or_new(ax)
+    rates = np.asarray(result.learning_rates)
+    ax.plot(rates, result.losses, color="C0", alpha=0.3, lw=1, label="loss per step")
+    ax.plot(rates, result.smoothed, color="C0", lw=2, label="smoothed")
+    finite = np.asarray(result.smoothed)[np.isfinite(result.smoothed)]
+    if finite.size:
+        top = min(float(finite.max()), 4 * float(finite.min())) if finite.min() > 0 else None
+        if top is not None and top > finite.min():
+            margin = 0.05 * (top - finite.min())
+            ax.set_ylim(finite.min() - margin, top + margin)
+    styles = {"steepest": ("C2", "--"), "min/10": ("C3", "--")}
+    for rule, (color, ls) in styles.items():
+        ax.axvline(result.suggest(rule), color=color, ls=ls, lw=1,
+                   label=f"{rule}: {result.suggest(rule):.2g}")
+    ax.axvline(result.suggestion, color="k", lw=1.5,
+               label=f"suggestion ({result.rule}): {result.suggestion:.2g}")
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="training loss", title="learning-rate range test")
+    ax.legend(fontsize=8)
+    return ax
 
 
 def plot_confusion_matrix(estimator: Any, X: Any, y: Any, ax: Axes | None = None,

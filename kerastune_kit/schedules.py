@@ -34,6 +34,7 @@ __all__ = [
     "CosineDecay",
     "CosineDecayRestarts",
     "LinearWarmup",
+    "OneCycle",
     "ReduceLROnPlateau",
     "PerStepSchedule",
 ]
@@ -299,6 +300,82 @@ class LinearWarmup(LearningRateSchedule):
         return xp.where(t < self.warmup_epochs, warm, later)
 
 
+class OneCycle(LearningRateSchedule):
+    """One cycle (Smith 2018): warm up to ``peak``, then anneal far below the start.
+
+    With ``T = total_epochs``, ``W = warmup_fraction * T``, ``start = peak /
+    div_factor`` and ``end = start / final_div_factor``, and ``c(p) = (1 -
+    cos(pi * p)) / 2`` (0 at ``p = 0``, 1 at ``p = 1``) for
+    ``shape="cos"`` or ``c(p) = p`` for ``shape="linear"``:
+
+    * warm-up, ``t < W``: ``lr = start + (peak - start) * c(t / W)``;
+    * anneal, ``t >= W``: ``lr = end + (peak - end) * (1 - c(min((t - W) / (T - W), 1)))``,
+
+    so the rate is ``start`` at ``t = 0``, ``peak`` at ``t = W`` and ``end``
+    from ``t = T`` on. Use it per step (``per_step=True``, or
+    ``as_keras_schedule``) with ``epochs = total_epochs``.
+
+    Parameters
+    ----------
+    peak : float or LRFindResult, default 0.01
+        The highest rate. An :class:`~kerastune_kit.range_test.LRFindResult`
+        (anything with a ``suggestion``) stands for its suggestion.
+    total_epochs : float, default 10
+        Length of the cycle, in epochs.
+    warmup_fraction : float, default 0.3
+        Share of the cycle spent rising, in (0, 1).
+    div_factor : float, default 25
+        ``peak / start``.
+    final_div_factor : float, default 1e4
+        ``start / end``.
+    shape : {"cos", "linear"}, default "cos"
+    per_step : bool, default False
+
+    Examples
+    --------
+    >>> schedule = OneCycle(0.1, total_epochs=10, warmup_fraction=0.3)
+    >>> round(schedule(0), 6), round(schedule(3), 6), schedule(10) < 1e-6
+    (0.004, 0.1, True)
+    """
+
+    def __init__(self, peak=0.01, total_epochs: float = 10, warmup_fraction: float = 0.3,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, shape: str = "cos",
+                 per_step: bool = False):
+        super().__init__(per_step=per_step)
+        self.peak = peak
+        self.total_epochs = total_epochs
+        self.warmup_fraction = warmup_fraction
+        self.div_factor = div_factor
+        self.final_div_factor = final_div_factor
+        self.shape = shape
+
+    def peak_rate(self) -> float:
+        """``peak`` as a number (a range test's suggestion when ``peak`` is its result)."""
+        return float(self.peak.suggestion) if hasattr(self.peak, "suggestion") else self.peak
+
+    def validate(self):
+        check_number("peak", self.peak_rate(), low=0, low_inclusive=False)
+        check_number("total_epochs", self.total_epochs, low=0, low_inclusive=False)
+        check_number("warmup_fraction", self.warmup_fraction, low=0, high=1,
+                     low_inclusive=False, high_inclusive=False)
+        check_number("div_factor", self.div_factor, low=1)
+        check_number("final_div_factor", self.final_div_factor, low=1)
+        if self.shape not in ("cos", "linear"):
+            raise ValueError(f"shape={self.shape!r} must be 'cos' or 'linear'.")
+
+    def rate(self, t, xp):
+        peak = self.peak_rate()
+        start = peak / self.div_factor
+        end = start / self.final_div_factor
+        warm = self.warmup_fraction * self.total_epochs
+        rise = xp.minimum(t / warm, 1.0)
+        fall = xp.minimum(xp.maximum(t - warm, 0.0) / (self.total_epochs - warm), 1.0)
+        if self.shape == "cos":
+            rise = 0.5 * (1.0 - xp.cos(math.pi * rise))
+            fall = 0.5 * (1.0 - xp.cos(math.pi * fall))
+        return xp.where(t < warm, start + (peak - start) * rise, end + (peak - end) * (1.0 - fall))
+
+
 class ReduceLROnPlateau(FastPathHints, keras.callbacks.ReduceLROnPlateau):
     """Keras' ``ReduceLROnPlateau``, reset at each ``fit`` and safe to pickle.
 
@@ -353,11 +430,14 @@ class PerStepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 _SCHEDULES = {cls.__name__: cls for cls in
-              (StepDecay, ExponentialDecay, CosineDecay, CosineDecayRestarts, LinearWarmup)}
+              (StepDecay, ExponentialDecay, CosineDecay, CosineDecayRestarts, LinearWarmup,
+               OneCycle)}
 
 
 def _plain_params(schedule: LearningRateSchedule) -> dict:
     params = schedule.get_params(deep=False)
+    if isinstance(schedule, OneCycle):
+        params["peak"] = schedule.peak_rate()  # a range test's result saves as its number
     if isinstance(params.get("after"), LearningRateSchedule):
         params["after"] = {"schedule": type(params["after"]).__name__,
                            "schedule_params": _plain_params(params["after"])}

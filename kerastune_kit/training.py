@@ -31,8 +31,10 @@ from sklearn.utils import check_random_state
 
 from .callbacks import check_training, starting_loss
 from .fastfit import fast_fit, fast_predict
+from .schedules import LearningRateSchedule, ReduceLROnPlateau
 
-__all__ = ["fit_network", "NetworkView", "seeded", "seed_from", "stratified_holdout"]
+__all__ = ["fit_network", "NetworkView", "seeded", "seed_from", "stratified_holdout",
+           "set_learning_rate", "rate_label", "join_histories"]
 
 _SEED_MAX = 2**31 - 1
 
@@ -178,3 +180,73 @@ def stratified_holdout(X, y, sample_weight, fraction, seed):
         validation += (sample_weight[idx_val],)
         sample_weight = sample_weight[idx_train]
     return X[idx_train], y[idx_train], sample_weight, validation
+
+
+# ------------------------------------------------------------------ continuing a fit
+def set_learning_rate(model: keras.Model, learning_rate) -> None:
+    """Give a trained model's optimiser a new constant rate, keeping its state (moments, steps).
+
+    Raises
+    ------
+    InvalidParameterValue
+        When the optimiser follows a Keras schedule object, or ``learning_rate``
+        is one: a compiled optimiser cannot switch between the two.
+    """
+    from .errors import InvalidParameterValue
+
+    schedule_type = keras.optimizers.schedules.LearningRateSchedule
+    current = getattr(model.optimizer, "_learning_rate", None)
+    if isinstance(learning_rate, schedule_type) or isinstance(current, schedule_type):
+        raise InvalidParameterValue(
+            f"learning_rate={learning_rate!r}: a warm-started fit continues with the optimiser "
+            "as it was built, so it cannot switch to or from a Keras schedule object. Keep "
+            "learning_rate a number and put a schedule callback (e.g. OneCycle(peak, "
+            "per_step=True)) in callbacks to change the rate as training goes on.")
+    model.optimizer.learning_rate = float(learning_rate)
+
+
+def rate_label(learning_rate, callbacks) -> tuple[str, float | None]:
+    """How a fit sets its rate: ``(label for the history's marks, constant rate or None)``.
+
+    The label is a schedule callback's name and main setting, else the rate;
+    the constant rate is None when a schedule callback changes it.
+    """
+    for callback in callbacks or ():
+        if isinstance(callback, LearningRateSchedule):
+            params = callback.get_params(deep=False)
+            main = next((k for k in ("peak", "initial", "after") if k in params), None)
+            shown = "" if main is None else f"{main}={_short(params[main])}"
+            return f"{type(callback).__name__}({shown})", None
+        if isinstance(callback, ReduceLROnPlateau):
+            return f"{_short(learning_rate)}, ReduceLROnPlateau", None
+    constant = isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool)
+    return _short(learning_rate), float(learning_rate) if constant else None
+
+
+def _short(value) -> str:
+    if hasattr(value, "suggestion"):
+        value = value.suggestion
+    return f"{value:.3g}" if isinstance(value, numbers.Real) else type(value).__name__
+
+
+def join_histories(before: dict, after: dict, *, rates=(None, None)) -> dict:
+    """``before`` followed by ``after``, key by key, so one plot shows the whole run.
+
+    A key only one part has is padded with NaN in the other; a part without
+    ``learning_rate`` gets its constant rate from ``rates`` (``(rate of
+    before, rate of after)``) where that is a number.
+    """
+    n_before = len(next(iter(before.values()), []))
+    n_after = len(next(iter(after.values()), []))
+    joined = {}
+    for key in list(before) + [k for k in after if k not in before]:
+        parts = []
+        for part, n, rate in ((before, n_before, rates[0]), (after, n_after, rates[1])):
+            if key in part:
+                parts += list(part[key])
+            elif key == "learning_rate" and isinstance(rate, numbers.Real):
+                parts += [float(rate)] * n
+            else:
+                parts += [np.nan] * n
+        joined[key] = parts
+    return joined

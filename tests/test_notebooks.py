@@ -38,6 +38,7 @@ def test_notebooks_exist():
         "02_random_search_coarse_to_fine.ipynb",
         "03_sweeps_and_grid_debugging.ipynb",
         "04_regularisation_initialisation_schedules.ipynb",
+        "05_babysitting_one_model.ipynb",
     ]
 
 

@@ -107,7 +107,7 @@ LAYERS = [
     {"builders", "_template", "fastfit", "schedules", "callbacks", "baseline"},
     {"training", "estimators", "hypermodel"},
     {"strategies", "search"},
-    {"results", "plots", "_plot_helpers", "plots_training", "report"},
+    {"results", "plots", "_plot_helpers", "plots_training", "report", "range_test"},
     {"cli", "cli_search", "__main__"},
 ]
 

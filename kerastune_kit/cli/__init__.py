@@ -5,7 +5,7 @@ holding a function that adds its options to an :mod:`argparse` parser and a
 function that runs it and returns an exit code. The built-in ones live in
 one module each (:mod:`~kerastune_kit.cli.baseline`,
 :mod:`~kerastune_kit.cli.tune`, :mod:`~kerastune_kit.cli.sweep`,
-:mod:`~kerastune_kit.cli.report`), which define ``COMMAND`` and import
+:mod:`~kerastune_kit.cli.lr_find`, :mod:`~kerastune_kit.cli.report`), which define ``COMMAND`` and import
 only from the private helper modules of this package (``_common`` and
 friends), never from this one.
 
@@ -38,7 +38,7 @@ import sys
 from typing import Sequence
 
 from .._version import __version__
-from . import baseline, report, sweep, tune
+from . import baseline, lr_find, report, sweep, tune
 from ._common import CommandError, Subcommand
 
 __all__ = ["Subcommand", "SUBCOMMANDS", "CommandError", "register", "build_parser", "main"]
@@ -77,7 +77,7 @@ def register(command: Subcommand) -> Subcommand:
 
 
 #: The built-in subcommands, in help order.
-_BUILT_IN = (baseline.COMMAND, tune.COMMAND, sweep.COMMAND, report.COMMAND)
+_BUILT_IN = (baseline.COMMAND, tune.COMMAND, sweep.COMMAND, lr_find.COMMAND, report.COMMAND)
 for _command in _BUILT_IN:
     register(_command)
 del _command
