@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .errors import InvalidParameterValue
 
-__all__ = ["TargetPlan", "classifier_plan", "regression_loss", "ClassTargetEncoder",
+__all__ = ["TargetPlan", "classifier_plan", "regression_loss", "ClassTargetEncoder", "infer_task",
            "TargetScaler", "CLASSIFIER_LOSSES", "REGRESSION_LOSSES", "weighted_mean_std"]
 
 #: Losses for class targets.
@@ -283,3 +283,36 @@ class TargetScaler(BaseEstimator, TransformerMixin):
 
     def get_metadata(self) -> dict:
         return {"n_outputs_": self.n_outputs_, "n_outputs_expected_": 1}
+
+
+#: A numeric target with at most this many distinct integers is read as classes.
+MAX_CLASSES_GUESSED = 10
+#: A numeric target with at least this many distinct values is read as a regression target.
+MIN_VALUES_FOR_REGRESSION = 30
+
+
+def infer_task(y) -> tuple[str | None, str]:
+    """Guess the task from a target: ``("classification" | "regression" | None, reason)``.
+
+    Text, booleans and at most :data:`MAX_CLASSES_GUESSED` distinct integers
+    are classes; non-integer numbers, or at least
+    :data:`MIN_VALUES_FOR_REGRESSION` distinct integers, are a regression
+    target. Anything between is ambiguous (None): the caller must be told.
+    """
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.dtype.kind not in "biuf":
+        return "classification", "the target holds text labels"
+    if values.dtype.kind == "b":
+        return "classification", "the target holds True/False"
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    n_unique = len(np.unique(finite))
+    if values.dtype.kind == "f" and not np.all(np.mod(finite, 1) == 0):
+        return "regression", f"the target holds non-integer numbers ({n_unique} distinct values)"
+    if n_unique <= MAX_CLASSES_GUESSED:
+        return "classification", f"the target holds {n_unique} distinct integers"
+    if n_unique >= MIN_VALUES_FOR_REGRESSION:
+        return "regression", f"the target holds {n_unique} distinct numbers"
+    return None, (f"the target holds {n_unique} distinct integers: they could be classes or "
+                  "numbers to predict")
