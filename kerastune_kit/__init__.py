@@ -22,6 +22,7 @@ _EXPORTS = {
     "GridConversionError": "errors",
     "build_mlp": "builders",
     "KerasMLPClassifier": "estimators",
+    "KerasMLPRegressor": "regressor",
     "load_penguins": "datasets",
     "load_digits": "datasets",
     "load_mnist": "datasets",

@@ -36,8 +36,11 @@ INITIALIZER_NAMES = ("he_uniform", "he_normal", "glorot_uniform", "glorot_normal
                      "truncated_normal", "orthogonal", "zeros", "ones")
 #: Optimisers by name.
 OPTIMIZER_NAMES = ("adam", "adamw", "nadam", "sgd", "rmsprop")
-#: Losses for the softmax output.
-LOSS_NAMES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
+#: Loss names the estimators take ("auto": the loss that fits the target; which
+#: losses fit which target is decided in kerastune_kit._targets).
+LOSS_NAMES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
+              "binary_crossentropy", "mse", "mae", "huber", "log_cosh", "mean_squared_error",
+              "mean_absolute_error")
 
 _INT_MAX_SEED = 2**32 - 1
 
@@ -138,6 +141,7 @@ ESTIMATOR_CONSTRAINTS: dict[str, tuple[tuple, str]] = {
     "epsilon": ((none(), real(0, low_open=True)), "the optimiser's epsilon, or None"),
     "weight_decay": ((none(), real(0)), "decoupled weight decay, or None"),
     "loss": ((one_of(*LOSS_NAMES), not_text()), "a loss name or a Keras Loss"),
+    "target_scaling": ((boolean(),), "standardise y inside the regressor"),
     "metrics": ((none(), not_text()), "a list of metrics, or None"),
     "run_eagerly": ((boolean(),), "eager mode (slow; for debugging)"),
     "epochs": ((integer(1),), "passes over the training data; at least 1"),

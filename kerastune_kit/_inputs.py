@@ -12,7 +12,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import column_or_1d
 
-__all__ = ["check_features", "check_labels", "check_lengths", "n_rows"]
+__all__ = ["check_features", "check_labels", "check_class_target", "check_numeric_target",
+           "check_lengths", "n_rows"]
 
 
 def n_rows(data) -> int | None:
@@ -71,6 +72,63 @@ def check_labels(name: str, y):
             "training set (use stratified splits)."
         )
     return y
+
+
+def check_class_target(name: str, y):
+    """Return a classifier's target: 1-d labels (see :func:`check_labels`) or a 2-d 0/1 matrix.
+
+    A 2-d ``y`` with two or more columns is an indicator matrix: one-hot rows
+    (one 1 a row: a multiclass target) or multilabel rows (any number of 1s).
+    Any other 2-d ``y`` is refused.
+    """
+    if y is not None and not hasattr(y, "shape") and not isinstance(y, (list, tuple)):
+        return check_labels(name, y)
+    values = None if y is None else np.asarray(y)
+    if values is None or values.ndim != 2 or values.shape[1] < 2:
+        return check_labels(name, y)
+    if values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            f"y has shape {values.shape} with values other than 0 and 1: {name} takes 1-d "
+            "class labels, or a 2-d 0/1 indicator matrix (one-hot rows for one class a row, "
+            "multilabel rows for several). Pass one label column as y, or encode the labels.")
+    if values.shape[0] and (values.sum(axis=0) == values.shape[0]).all():
+        raise ValueError(
+            f"y is a 0/1 matrix of shape {values.shape} whose columns are all 1: there is "
+            "nothing to learn. Check the target columns.")
+    return values
+
+
+def check_numeric_target(name: str, y):
+    """Return a regressor's target as a float array, 1-d or 2-d (several targets).
+
+    Refused: no y, text, missing values (NaN), infinity.
+    """
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None: pass one number "
+            "per row of X.")
+    values = np.asarray(y)
+    if values.dtype.kind in "OUS":
+        try:
+            values = values.astype(float)
+        except (TypeError, ValueError):
+            examples = ", ".join(repr(v) for v in pd.unique(values.ravel())[:3])
+            raise ValueError(
+                f"y holds text (e.g. {examples}): {name} is a regressor and needs numbers. "
+                "For class labels use kerastune_kit.KerasMLPClassifier.") from None
+    if values.dtype.kind == "b":
+        values = values.astype(float)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = column_or_1d(values, warn=True)
+    if values.ndim not in (1, 2):
+        raise ValueError(f"y has shape {values.shape}: {name} takes a 1-d target, or a 2-d "
+                         "array with one column a target.")
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        rows = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        raise ValueError(
+            f"y has {len(rows)} missing or infinite value(s) (first at row {int(rows[0])}): "
+            "drop those rows, or fill in their targets, before fitting.")
+    return values
 
 
 def check_features(name: str, X) -> int:

@@ -1,10 +1,11 @@
-"""An honest baseline: compare a model with logistic regression on the same folds.
+"""An honest baseline: compare a model with a linear model (logistic regression, or RidgeCV for regression) on the same folds.
 
 A tuned neural network is only interesting if it beats a simple, well-understood
 model evaluated under exactly the same conditions. This module provides
 
-* :func:`make_baseline` -- a logistic-regression :class:`~sklearn.pipeline.Pipeline`
-  whose preprocessing is fitted inside each training fold;
+* :func:`make_baseline` -- a logistic-regression (or, for regression,
+  ``RidgeCV``) :class:`~sklearn.pipeline.Pipeline` whose preprocessing is
+  fitted inside each training fold;
 * :func:`compare_with_baseline` -- cross-validates a model and the baseline on
   identical folds and tabulates the per-fold scores and their differences;
 * :func:`corrected_resampled_ttest` -- the Nadeau & Bengio (2003) corrected
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, clone, is_regressor
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -41,8 +42,9 @@ def make_baseline(
     C: float = 1.0,
     max_iter: int = 2000,
     random_state: int | None = None,
+    task: str = "classification",
 ) -> Pipeline:
-    """Build a logistic-regression baseline pipeline.
+    """Build a linear baseline pipeline: logistic regression, or ``RidgeCV`` for regression.
 
     Parameters
     ----------
@@ -59,11 +61,17 @@ def make_baseline(
         Maximum number of solver iterations.
     random_state : int or None, default=None
         Seed passed to :class:`~sklearn.linear_model.LogisticRegression`.
+    task : {"classification", "regression"}, default "classification"
+        ``"regression"`` puts :class:`~sklearn.linear_model.RidgeCV` (its
+        penalty chosen by efficient leave-one-out CV within each training
+        fold) in place of the logistic regression; ``C`` and ``max_iter`` are
+        then unused.
 
     Returns
     -------
     sklearn.pipeline.Pipeline
-        An unfitted pipeline with the steps ``"preprocess"`` and ``"logreg"``.
+        An unfitted pipeline with the steps ``"preprocess"`` and ``"logreg"``
+        (``"ridge"`` for regression).
         Because the preprocessing is a pipeline step, cross-validation fits it
         on the training folds only.
 
@@ -74,6 +82,8 @@ def make_baseline(
     >>> [name for name, _ in pipe.steps]
     ['preprocess', 'logreg']
     """
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task={task!r} must be 'classification' or 'regression'.")
     check_number("C", C, low=0, low_inclusive=False)
     check_positive_int("max_iter", max_iter)
     if preprocessor is None:
@@ -86,6 +96,9 @@ def make_baseline(
                 "transform methods (e.g. kerastune_kit.make_preprocessor()) or None."
             )
         preprocess = clone(preprocessor)
+    if task == "regression":
+        return Pipeline([("preprocess", preprocess),
+                         ("ridge", RidgeCV(alphas=np.logspace(-3, 3, 13)))])
     logreg = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
     return Pipeline([("preprocess", preprocess), ("logreg", logreg)])
 
@@ -267,7 +280,7 @@ def compare_with_baseline(
     baseline: BaseEstimator | None = None,
     preprocessor: BaseEstimator | None = None,
     cv: int | Any = 5,
-    scoring: str | Any = "accuracy",
+    scoring: str | Any = "auto",
     random_state: int | None = 0,
     n_jobs: int | None = None,
     names: Sequence[str] = ("model", "baseline"),
@@ -301,7 +314,8 @@ def compare_with_baseline(
         Targets.
     baseline : estimator or None, default=None
         The reference model. ``None`` uses
-        ``make_baseline(preprocessor, random_state=random_state)``.
+        ``make_baseline(preprocessor, random_state=random_state)``, with
+        ``task="regression"`` (``RidgeCV``) when ``estimator`` is a regressor.
     preprocessor : transformer or None, default=None
         Preprocessing for the default baseline; only valid when ``baseline``
         is None (put it inside your own baseline pipeline otherwise).
@@ -310,9 +324,10 @@ def compare_with_baseline(
         random_state=random_state)`` for classification targets (``KFold``
         otherwise); ``k`` must be >= 2. Any scikit-learn splitter or an
         iterable of ``(train_indices, test_indices)`` pairs is also accepted.
-    scoring : str, callable or None, default="accuracy"
+    scoring : str, callable or None, default="auto"
         A single scikit-learn scorer (name or callable); None uses each
-        estimator's ``score`` method.
+        estimator's ``score`` method. ``"auto"`` is ``"accuracy"``, or
+        ``"r2"`` when ``estimator`` is a regressor.
     random_state : int or None, default=0
         Seed for the fold shuffling and the default baseline.
     n_jobs : int or None, default=None
@@ -378,8 +393,12 @@ def compare_with_baseline(
             "Pass features and targets for the same samples."
         )
 
+    regression = is_regressor(estimator)
+    if scoring == "auto":
+        scoring = "r2" if regression else "accuracy"
     if baseline is None:
-        baseline = make_baseline(preprocessor, random_state=random_state)
+        baseline = make_baseline(preprocessor, random_state=random_state,
+                                 task="regression" if regression else "classification")
 
     splits = _materialize_splits(cv, X, y, estimator, random_state)
     k = len(splits)

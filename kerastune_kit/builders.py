@@ -30,6 +30,7 @@ __all__ = [
     "INITIALIZERS",
     "OPTIMIZERS",
     "LOSSES",
+    "OUTPUT_LOSSES",
 ]
 
 #: Hidden-layer activations ``build_mlp`` accepts (Keras names).
@@ -62,9 +63,16 @@ OPTIMIZERS = {
     "rmsprop": (keras.optimizers.RMSprop, ("momentum", "epsilon")),
 }
 
-#: Losses for the softmax output. The sparse loss takes integer class codes
-#: (what the estimator feeds it); the dense one takes one-hot targets.
-LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
+#: Losses by output layer. Softmax: the sparse loss takes integer class codes,
+#: the dense one one-hot rows. Sigmoid (binary or multilabel): 0/1 targets.
+#: Linear (regression): numbers.
+OUTPUT_LOSSES = {
+    "softmax": ("sparse_categorical_crossentropy", "categorical_crossentropy"),
+    "sigmoid": ("binary_crossentropy",),
+    "linear": ("mse", "mae", "huber", "log_cosh", "mean_squared_error", "mean_absolute_error"),
+}
+#: Every loss name ``build_mlp`` accepts.
+LOSSES = tuple(name for names in OUTPUT_LOSSES.values() for name in names)
 
 
 def resolve_hidden_layers(
@@ -175,6 +183,19 @@ def _input_shape(input_shape, meta) -> tuple[int, ...]:
     return input_shape
 
 
+def _n_units(output: str, n_classes, n_outputs, meta) -> int:
+    """Units of the output layer: one per class (softmax), else one per target column."""
+    if output == "softmax":
+        return _n_classes(n_classes if n_outputs is None else n_outputs, meta)
+    units = n_outputs if n_outputs is not None else n_classes
+    if units is None:
+        raise InvalidParameterValue(
+            f"n_outputs=None: pass the number of output units (e.g. n_outputs=1) when calling "
+            f"build_mlp directly with output={output!r}.")
+    check_positive_int("n_outputs", units)
+    return int(units)
+
+
 def _n_classes(n_classes, meta) -> int:
     if n_classes is None and meta is not None:
         n_classes = meta.get("n_classes_")
@@ -216,14 +237,18 @@ def build_mlp(
     metrics: Sequence[Any] | None = ("accuracy",),
     input_shape: int | Sequence[int] | None = None,
     n_classes: int | None = None,
+    output: str = "softmax",
+    n_outputs: int | None = None,
     seed: int | None = None,
     run_eagerly: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> keras.Model:
-    """Build and compile a multi-layer perceptron for classification.
+    """Build and compile a multi-layer perceptron for classification or regression.
 
     Layers: ``Input -> [Flatten] -> (Dense -> [BatchNorm] -> activation ->
-    [Dropout]) x hidden -> Dense(n_classes, softmax)``.
+    [Dropout]) x hidden -> Dense(units, output)``: ``n_classes`` softmax
+    units by default, sigmoid units for binary and multilabel targets,
+    linear units for regression.
 
     Parameters
     ----------
@@ -254,6 +279,9 @@ def build_mlp(
     optimizer_kwargs : dict, optional
         Extra keyword arguments for the optimiser's constructor.
     loss : str or Loss, default "sparse_categorical_crossentropy"
+        A name must fit ``output`` (see :data:`OUTPUT_LOSSES`): softmax takes
+        the categorical cross-entropies, sigmoid ``binary_crossentropy``,
+        linear ``mse``, ``mae``, ``huber`` or ``log_cosh``.
     metrics : sequence, default ("accuracy",)
     input_shape : int or tuple, optional
         Features per sample, or the shape of one sample (``(28, 28)``,
@@ -261,6 +289,12 @@ def build_mlp(
         ``meta`` when the estimator calls the builder.
     n_classes : int, optional
         Number of classes (>= 2). Read from ``meta`` when the estimator calls.
+    output : {"softmax", "sigmoid", "linear"}, default "softmax"
+        The output layer: class probabilities that sum to 1, independent 0/1
+        probabilities (one unit for a binary target, one per label for
+        multilabel), or numbers (regression).
+    n_outputs : int, optional
+        Units of the output layer; for softmax it stands for ``n_classes``.
     seed : int, optional
         Seeds every initialiser and dropout layer, so the same seed gives the
         same initial network.
@@ -289,12 +323,17 @@ def build_mlp(
     check_number("max_norm", max_norm, low=0, low_inclusive=False, allow_none=True)
     if seed is not None:
         check_number("seed", seed, low=0)
+    output = check_choice("output", output, OUTPUT_LOSSES, what="output layer")
     if not isinstance(loss, keras.losses.Loss):
         loss = check_choice("loss", loss, LOSSES, what="loss")
+        if loss not in OUTPUT_LOSSES[output]:
+            raise InvalidParameterValue(
+                f"loss={loss!r} does not fit output={output!r}: use one of "
+                f"{list(OUTPUT_LOSSES[output])}.")
     kernel_reg = _regularizer(kernel_l1, kernel_l2, "kernel")
     activity_reg = _regularizer(activity_l1, activity_l2, "activity")
     shape = _input_shape(input_shape, meta)
-    classes = _n_classes(n_classes, meta)
+    classes = _n_units(output, n_classes, n_outputs, meta)
     check_network_size(math.prod(shape), widths, classes)  # before any weight is allocated
     opt = make_optimizer(
         optimizer,
@@ -333,7 +372,7 @@ def build_mlp(
             x = keras.layers.Dropout(dropout, seed=seed_for(1000 + i), name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(
         classes,
-        activation="softmax",
+        activation=output,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed_for(len(widths))),
         name="output",
     )(x)
@@ -354,7 +393,7 @@ def build_mlp(
         beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay,
         optimizer_kwargs=dict(optimizer_kwargs or {}), loss=loss,
         metrics=tuple(metrics) if metrics else None, input_shape=shape, n_classes=classes,
-        seed=seed, run_eagerly=run_eagerly,
+        output=output, seed=seed, run_eagerly=run_eagerly,
     ))
     return model
 

@@ -1,7 +1,7 @@
 """A scikit-learn classifier around :func:`kerastune_kit.build_mlp`.
 
-:class:`KerasMLPClassifier` is scikeras' ``KerasClassifier`` with three
-things mended:
+:class:`KerasMLPClassifier` is scikeras' ``KerasClassifier`` with these
+things mended (the shared parts live in :mod:`kerastune_kit._mlp_base`):
 
 * scikit-learn >= 1.6 reads an estimator's kind from ``__sklearn_tags__``.
   scikeras 0.13 lists ``ClassifierMixin`` after ``BaseEstimator``, so its
@@ -13,64 +13,33 @@ things mended:
   ``set_params(**search.best_params_)`` work without routed names. The
   scikeras routed names tutorials use (``optimizer__learning_rate``,
   ``model__nodes``, ``fit__epochs``) keep working.
+* Every kind of class target: binary (a 2-unit softmax, or one sigmoid unit
+  with ``loss="binary_crossentropy"``), multiclass, one-hot and multilabel
+  ``y`` (see :mod:`kerastune_kit._targets`); a loss that does not fit the
+  target is refused before training.
+* ``sample_weight`` and ``class_weight`` mean what they mean in
+  scikit-learn, and never change the caller's arrays.
 * Bad input fails before training with a message that says what to do, and
   an integer ``random_state`` seeds initial weights, dropout and shuffling.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Sequence
-
-import numpy as np
 
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator
 from sklearn.utils._tags import ClassifierTags
-from sklearn.utils.validation import validate_data
+from sklearn.utils.multiclass import type_of_target
 
-from ._constraints import check_param
-from ._inputs import check_features, check_labels, check_lengths
-from ._validation import check_number, did_you_mean
-from .builders import build_mlp
-from .callbacks import as_callback_list
-from .errors import InvalidParameterType
-from .training import (NetworkView, join_histories, rate_label, seed_from, set_learning_rate,
-                       stratified_holdout)
+from ._inputs import check_class_target
+from ._mlp_base import BUILDER_PARAMS, ROUTING_PREFIXES, MLPEstimatorBase
+from ._targets import ClassTargetEncoder, classifier_plan
 
-__all__ = ["KerasMLPClassifier"]
-
-#: Estimator parameters that are handed to ``build_mlp`` unchanged.
-BUILDER_PARAMS = (
-    "n_layers",
-    "nodes",
-    "hidden_layer_sizes",
-    "activation",
-    "kernel_initializer",
-    "kernel_l1",
-    "kernel_l2",
-    "activity_l1",
-    "activity_l2",
-    "dropout",
-    "max_norm",
-    "batch_norm",
-    "optimizer",
-    "learning_rate",
-    "momentum",
-    "beta_1",
-    "beta_2",
-    "epsilon",
-    "weight_decay",
-    "loss",
-    "metrics",
-    "run_eagerly",
-)
-_OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "weight_decay")
-#: Prefixes of scikeras' routed parameters that this estimator honours.
-ROUTING_PREFIXES = ("model", "fit", "predict", "optimizer")
+__all__ = ["KerasMLPClassifier", "BUILDER_PARAMS", "ROUTING_PREFIXES"]
 
 
-class KerasMLPClassifier(KerasClassifier):
+class KerasMLPClassifier(MLPEstimatorBase, KerasClassifier):
     """Keras multi-layer perceptron with the scikit-learn classifier API.
 
     Each fit builds a fresh network with :func:`kerastune_kit.build_mlp` and
@@ -89,6 +58,16 @@ loss, metrics, run_eagerly
         The network; see :func:`kerastune_kit.build_mlp` for each one.
         Defaults: two hidden layers of 100 ReLU units, he_uniform, no
         penalties, no dropout, Adam with learning rate 1e-3.
+    loss : str or keras.losses.Loss, default "auto"
+        ``"auto"`` picks the loss that fits ``y``: sparse categorical
+        cross-entropy over a softmax for 1-d labels (two classes included),
+        categorical cross-entropy for one-hot ``y``, binary cross-entropy
+        over sigmoid units for multilabel ``y``. ``"binary_crossentropy"`` on
+        two classes gives one sigmoid unit instead of a 2-unit softmax;
+        ``"categorical_crossentropy"`` on 1-d labels one-hot encodes them.
+        A loss that does not fit ``y`` (a regression loss, binary
+        cross-entropy on three classes, a softmax loss on multilabel rows)
+        is refused before training, with the losses that fit.
     epochs : int, default 10
         Passes over the training data in each ``fit``.
     batch_size : int, default 32
@@ -106,6 +85,9 @@ loss, metrics, run_eagerly
         Callbacks for ``fit`` (see :mod:`kerastune_kit.callbacks`); cloned with
         the estimator, reset at the start of every fit.
     class_weight : dict or "balanced", optional
+        Multiplies ``sample_weight`` as in scikit-learn: row ``i`` counts
+        ``sample_weight[i] * class_weight[y[i]]``. ``"balanced"`` weighs
+        classes by ``n_samples / (n_classes * count)``.
     warm_start : bool, default False
         The next ``fit`` continues the trained network: same weights and
         optimiser state (Adam's moments, the step count), the current
@@ -141,10 +123,30 @@ loss, metrics, run_eagerly
         schedule in a continued fit: ``{"start": first epoch (0-based),
         "epochs": n, "learning_rate": label, "rate": number or None}``.
     classes_ : ndarray
-        Class labels seen in ``fit``.
+        Class labels seen in ``fit``; for a 2-d ``y`` the column indices
+        ``0..k-1``.
+    target_kind_ : {"binary", "multiclass", "one-hot", "multilabel"}
+        What ``y`` was read as. A 2-d 0/1 ``y`` with exactly one 1 in every
+        row is *one-hot*: a multiclass target whose classes are its columns,
+        learnt with a softmax; ``predict`` returns one-hot rows and
+        ``predict_proba`` one probability per column, summing to 1. Any
+        other 2-d 0/1 ``y`` is *multilabel*: one sigmoid unit per column;
+        ``predict`` returns 0/1 rows and ``predict_proba`` the probability
+        of a 1 in each column.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Column names of a DataFrame ``X`` seen in ``fit``.
+
+    Notes
+    -----
+    The weighted loss is normalised by the sum of the weights (the weights
+    are rescaled to average 1 in each fit): a weight of 2 counts as a
+    repeated row, and multiplying every weight by a constant changes
+    nothing.
+
+    Subclasses may take ``**kwargs`` and pass them to ``super().__init__``,
+    as scikit-learn estimators do; ``get_params`` then lists the subclass'
+    own parameters and all of these.
 
     Examples
     --------
@@ -177,7 +179,7 @@ loss, metrics, run_eagerly
         beta_2: float | None = None,
         epsilon: float | None = None,
         weight_decay: float | None = None,
-        loss: Any = "sparse_categorical_crossentropy",
+        loss: Any = "auto",
         metrics: Sequence[Any] | None = ("accuracy",),
         run_eagerly: bool = False,
         epochs: int = 10,
@@ -228,82 +230,7 @@ loss, metrics, run_eagerly
         self.verbose = verbose
         vars(self).update(routed)
 
-    # ------------------------------------------------------------------
-    # scikit-learn protocol
-    # ------------------------------------------------------------------
-    @classmethod
-    def _check_routed_name(cls, key: str) -> None:
-        prefix = key.split("__", 1)[0]
-        if "__" in key and prefix in ROUTING_PREFIXES:
-            return
-        known = cls._signature_params()
-        raise InvalidParameterType(
-            f"{cls.__name__} got an unexpected parameter {key!r}."
-            + did_you_mean(key, known)
-            + " Network and training settings are top-level parameters (see "
-            f"{cls.__name__}().get_params()); routed names start with one of "
-            f"{[p + '__' for p in ROUTING_PREFIXES]}."
-        )
-
-    @classmethod
-    def _signature_params(cls) -> list[str]:
-        return BaseEstimator._get_param_names.__func__(cls)
-
-    def _get_param_names(self) -> list[str]:
-        # Signature parameters, then every other keyword argument given to
-        # __init__/set_params (routed names, and typos, which ``fit`` rejects
-        # with a suggestion; keeping them here means ``clone`` keeps them too).
-        signature = self._signature_params()
-        extra = sorted(
-            k for k in vars(self)
-            if k not in signature and not k.startswith("_") and not k.endswith("_")
-        )
-        return signature + extra
-
-    def set_params(self, **params) -> "KerasMLPClassifier":
-        """Set parameters, including routed ones such as ``optimizer__learning_rate``.
-
-        Like ``__init__``, this stores values unchecked; ``fit`` validates them.
-        """
-        signature = set(self._signature_params())
-        for key, value in params.items():
-            prefix = key.split("__", 1)[0]
-            if "__" in key and prefix in ROUTING_PREFIXES:
-                setattr(self, key, value)  # scikeras routed name
-            elif "__" in key and prefix in signature:
-                BaseEstimator.set_params(self, **{key: value})  # nested, e.g. callbacks__...
-            else:
-                setattr(self, key, value)
-        return self
-
-    def validate_params(self) -> None:
-        """Check every parameter before anything is built or trained (``fit`` and ``partial_fit`` call it).
-
-        Unknown names are refused with a suggestion; values are checked
-        against the declared constraints (:mod:`kerastune_kit._constraints`):
-        types first (a bool is not an integer, text is not a number), then
-        ranges and names. Routed ``model__<name>`` and ``optimizer__<setting>``
-        values are checked like the top-level parameter of the same name.
-
-        Raises
-        ------
-        InvalidParameterType, InvalidParameterValue
-            Naming the parameter, the value and what it must be.
-        """
-        known = set(self._signature_params())
-        owner = type(self).__name__
-        for key, value in vars(self).items():
-            if key.startswith("_") or key.endswith("_"):
-                continue
-            if key in known:
-                check_param(key, value, owner=owner)
-                continue
-            self._check_routed_name(key)
-            prefix, _, name = key.partition("__")
-            if prefix == "model" or (prefix == "optimizer" and name in _OPTIMIZER_SETTINGS):
-                check_param(name, value, owner=owner, where=f"{key}: ")
-
-    __repr__ = BaseEstimator.__repr__
+    _declares_parameters = True
 
     def __sklearn_tags__(self):
         # Built from BaseEstimator's tags directly: scikeras puts
@@ -311,161 +238,74 @@ loss, metrics, run_eagerly
         # tags are never reached through super().
         tags = BaseEstimator.__sklearn_tags__(self)
         tags.estimator_type = "classifier"
-        tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=False)
+        tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=True)
         tags.target_tags.required = True
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
         return tags
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "model_")
-
-    # ------------------------------------------------------------------
-    # scikeras hooks
-    # ------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, **kwargs) -> "KerasMLPClassifier":
         """Build a fresh network and train it on ``(X, y)``.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or a 0/1 one-hot or multilabel matrix.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights (integers or floats); never modified.
+
         Returns
         -------
         self
-        """
-        y = self._check_fit_input(X, y)
-        # training goes through kerastune_kit.training.fit_network, which raises
-        # TrainingDiverged for a NaN or blown-up loss, as MLPClassifier does for NaN
-        return self._continued(self.warm_start, False, super().fit, X, y, sample_weight=sample_weight,
-                               **kwargs)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs) -> "KerasMLPClassifier":
+        Raises
+        ------
+        TrainingDiverged
+            The loss became NaN or blew up (as ``MLPClassifier`` does for NaN).
+        """
+        return self._fit_entry(X, y, sample_weight, partial=False, **kwargs)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None,
+                    **kwargs) -> "KerasMLPClassifier":
         """Train one more epoch on ``(X, y)`` (building the network on the first call).
 
-        Checks the parameters and the data as ``fit`` does.
+        Makes every check ``fit`` makes: parameter names and values, the data,
+        the loss against the target, and divergence (``TrainingDiverged``).
+
+        Parameters
+        ----------
+        classes : array-like, optional
+            Every class, on the first call, when a batch may lack some.
 
         Returns
         -------
         self
         """
-        y = self._check_fit_input(X, y)
-        return self._continued(True, True, super().partial_fit, X, y, classes=classes,
-                               sample_weight=sample_weight, **kwargs)
+        return self._fit_entry(X, y, sample_weight, partial=True, classes=classes, **kwargs)
 
-    def _current_rate(self):
-        return vars(self).get("optimizer__learning_rate", self.learning_rate)
+    def _check_target(self, y):
+        return check_class_target(type(self).__name__, y)
 
-    def _continued(self, warm: bool, appends: bool, train, X, y,
-                   **kwargs) -> "KerasMLPClassifier":
-        """Run ``train``; when it continues a trained network, set the rate first, join the history after.
+    def _type_of_target(self, y):
+        return type_of_target(y)
 
-        ``appends``: ``train`` (scikeras' ``partial_fit``) appends to ``history_`` itself.
-        """
-        continuing = bool(warm) and self.__sklearn_is_fitted__()
-        rate = self._current_rate()
-        label, number = rate_label(rate, as_callback_list(self.callbacks))
-        if not continuing:
-            train(X, y, **kwargs)
-            self.segments_ = [{"start": 0, "epochs": len(self.history_.get("loss", ())),
-                               "learning_rate": label, "rate": number}]
-            return self
-        before = {k: list(v) for k, v in self.history_.items()}
-        n_before = len(before.get("loss", ()))
-        segments = [dict(s) for s in getattr(self, "segments_", [])]
-        if "learning_rate" not in before and segments:  # constant rates so far: write them out
-            before["learning_rate"] = [np.nan if s["rate"] is None else s["rate"]
-                                       for s in segments for _ in range(s["epochs"])]
-        set_learning_rate(self.model_, rate)
-        self._initialize_callbacks()  # scikeras reads them only when it builds the network
-        train(X, y, **kwargs)
-        n_new = len(self.history_.get("loss", ())) - (n_before if appends else 0)
-        after = {k: list(v)[len(v) - n_new:] for k, v in self.history_.items()}
-        last = segments[-1] if segments else None
-        self.history_ = defaultdict(list, join_histories(
-            before, after, rates=(None, number)))
-        if appends and last is not None and last["learning_rate"] == label:
-            last["epochs"] += n_new  # one more epoch at the same rate: the same stretch
+    def _prepare_target(self, y, sample_weight, classes) -> None:
+        self.classes_ = None
+        self._categories = classes
+        if y.ndim == 2:
+            n_classes = y.shape[1]
         else:
-            segments.append({"start": n_before, "epochs": n_new, "learning_rate": label,
-                             "rate": number})
-        self.segments_ = segments
-        return self
+            n_classes = len(set(y.tolist()) | set([] if classes is None else list(classes)))
+        loss = vars(self).get("model__loss", self.loss)
+        self._plan = classifier_plan(y, loss, n_classes)
+        self.target_kind_ = self._plan.kind
 
-    def _check_fit_input(self, X, y):
-        self.validate_params()
-        check_lengths(X, y)
-        return check_labels(type(self).__name__, y)
+    def _output(self) -> dict:
+        units = 1 if self._plan.encoding == "binary" else self.n_classes_
+        return {"output": self._plan.output, "loss": self._plan.loss, "n_outputs": units}
 
-    def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
-        if X is not None:
-            if check_features(type(self).__name__, X) >= 2:
-                # Feature-count and feature-name checks with scikit-learn's
-                # own messages ("X has 3 features, but ... is expecting 4").
-                validate_data(self, X, reset=reset, skip_check_array=True)
-        return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
-
-    def _initialize_callbacks(self) -> None:
-        self._fit_callbacks = as_callback_list(self.callbacks)
-        self._predict_callbacks = []
-
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        # X and y arrive encoded; carve a stratified, shuffled validation part.
-        split = self.validation_split
-        if split and "validation_data" not in kwargs:
-            check_number("validation_split", split, low=0, high=1, high_inclusive=False)
-            X, y, sample_weight, validation = stratified_holdout(
-                X, y, sample_weight, split, self._random_state
-            )
-            kwargs.update(validation_split=0.0, validation_data=validation)
-        # scikeras' own seeding context leaves TensorFlow's op determinism on
-        # for the rest of the process (it sets TF_DETERMINISTIC_OPS before
-        # asking whether determinism was on), after which every unseeded fit
-        # fails with "Random ops require a seed". The kit's training sequence
-        # seeds instead (kerastune_kit.training.fit_network).
-        seed, self._random_state = self._random_state, None
-        model, self.model_ = self.model_, NetworkView(
-            self.model_, seed=seed, learning_rate=self.learning_rate)
-        try:
-            super()._fit_keras_model(
-                X, y, sample_weight, warm_start=warm_start, epochs=epochs,
-                initial_epoch=initial_epoch, **kwargs,
-            )
-        finally:
-            self._random_state = seed
-            self.model_ = model
-
-    def _predict_raw(self, X, **kwargs):
-        if not hasattr(self, "model_"):
-            return super()._predict_raw(X, **kwargs)  # scikeras' NotFittedError
-        model, self.model_ = self.model_, NetworkView(self.model_)
-        try:
-            return super()._predict_raw(X, **kwargs)
-        finally:
-            self.model_ = model
-
-    def _build_keras_model(self):
-        params = {name: getattr(self, name) for name in BUILDER_PARAMS}
-        routed = vars(self)
-        for key, value in routed.items():
-            if key.startswith("model__"):
-                name = key[len("model__") :]
-                if name not in BUILDER_PARAMS:
-                    raise ValueError(
-                        f"{key}={value!r}: build_mlp has no parameter {name!r}."
-                        + did_you_mean(name, BUILDER_PARAMS)
-                    )
-                params[name] = value
-        optimizer_kwargs = {}
-        for key, value in routed.items():
-            if key.startswith("optimizer__"):
-                name = key[len("optimizer__") :]
-                if name in _OPTIMIZER_SETTINGS:
-                    params[name] = value
-                else:
-                    optimizer_kwargs[name] = value
-        # scikeras' own draw from a RandomState is always 0 (randint(low=1));
-        # draw a real seed, without advancing the caller's generator.
-        self._random_state = seed_from(self.random_state)
-        return build_mlp(
-            **params,
-            optimizer_kwargs=optimizer_kwargs or None,
-            seed=self._random_state,
-            meta=self._get_metadata(),
-        )
+    @property
+    def target_encoder(self):
+        """The encoder of ``y`` for the network (see :class:`kerastune_kit._targets.ClassTargetEncoder`)."""
+        return ClassTargetEncoder(self._plan.encoding, categories=self._categories)

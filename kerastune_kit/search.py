@@ -154,6 +154,7 @@ def tune(
     compare_baseline: bool = True,
     resume: bool = False,
     max_consecutive_failures: int | None = 10,
+    task: str = "auto",
 ) -> TuneResult | None:
     """Search ``space`` with one strategy and return a :class:`TuneResult`.
 
@@ -227,7 +228,15 @@ def tune(
         trials table.
 
     compare_baseline : bool, default True
-        Compare the best estimator with logistic regression on the same folds.
+        Compare the best estimator with a linear model on the same folds:
+        logistic regression (accuracy), or ``RidgeCV`` for regression (R^2).
+    task : {"auto", "classification", "regression"}, default "auto"
+        ``"regression"`` tunes a :class:`~kerastune_kit.KerasMLPRegressor`
+        (``KFold`` folds scored by R^2; the Keras Tuner strategies are
+        classification only). ``"auto"`` reads it from ``y``: text or at most
+        10 distinct integers are classes, non-integer numbers or at least 30
+        distinct values a regression target; anything between is refused with
+        a message asking for ``task``.
 
     Returns
     -------
@@ -237,13 +246,14 @@ def tune(
         returns None; the chief's call returns the result.
     """
     cls = _strategy_class(strategy)
+    task = resolve_task(y, task)
     settings = SearchSettings.complete(
         cls, n_trials=n_trials, cv=cv, validation_split=validation_split,
         preprocessor=preprocessor, estimator_params=estimator_params, max_epochs=max_epochs,
         factor=factor, rounds=rounds, top_k=top_k, callbacks=callbacks, directory=directory,
         project_name=project_name, random_state=random_state, n_jobs=n_jobs,
         compare_baseline=compare_baseline, resume=resume,
-        max_consecutive_failures=max_consecutive_failures)
+        max_consecutive_failures=max_consecutive_failures, task=task)
     job = SearchJob.open(X, y, space, cls(settings))
     try:
         outcome = job.strategy.run(job)
@@ -268,13 +278,36 @@ def tune(
         baseline = compare_with_baseline(
             clone(best_estimator), X, y, preprocessor=preprocessor, cv=cv,
             random_state=0 if random_state is None else random_state,
-            names=("keras_mlp", "logreg_baseline"))
+            names=("keras_mlp", "ridge_baseline" if task == "regression" else "logreg_baseline"))
     return TuneResult(
         trials=trials, best_params_=best,
         best_score_=float(trials.loc[trials["status"] == "ok", "score"].max()),
         strategy=settings.strategy, space=space, baseline_=baseline,
         best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
         search_=outcome.search)
+
+
+def resolve_task(y, task: str = "auto") -> str:
+    """``"classification"`` or ``"regression"``: ``task`` itself, or read from ``y`` for ``"auto"``.
+
+    Raises
+    ------
+    InvalidParameterValue
+        ``task`` is not a known name, or ``y`` is ambiguous (say which with ``task=``).
+    """
+    if task in ("classification", "regression"):
+        return task
+    if task != "auto":
+        raise InvalidParameterValue(
+            f"task={task!r} must be 'auto', 'classification' or 'regression'.")
+    from ._targets import infer_task
+
+    found, reason = infer_task(y)
+    if found is None:
+        raise InvalidParameterValue(
+            f"cannot tell the task from y: {reason}. Pass task='classification' or "
+            "task='regression'.")
+    return found
 
 
 # ----------------------------------------------------------------------

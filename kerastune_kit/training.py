@@ -156,8 +156,10 @@ def seed_from(random_state) -> int | None:
     return int(check_random_state(random_state).randint(_SEED_MAX))
 
 
-def stratified_holdout(X, y, sample_weight, fraction, seed):
+def stratified_holdout(X, y, sample_weight, fraction, seed, *, stratify: bool = True):
     """Split off ``fraction`` of the rows, stratified when every class can be.
+
+    ``stratify=False`` (regression targets) gives a plain shuffled split.
 
     Returns ``X_train, y_train, sample_weight_train, validation`` where
     ``validation`` is ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``.
@@ -169,11 +171,13 @@ def stratified_holdout(X, y, sample_weight, fraction, seed):
             f"validation_split={fraction!r} leaves {n_val} validation and {n - n_val} "
             f"training rows out of {n}; use a larger training set or another fraction."
         )
-    labels = y if y.ndim == 1 else y.argmax(axis=1)
-    _, counts = np.unique(labels, return_counts=True)
-    stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
+    groups = None
+    if stratify:
+        labels = y if y.ndim == 1 else y.argmax(axis=1)
+        _, counts = np.unique(labels, return_counts=True)
+        groups = labels if counts.min() >= 2 and n_val >= len(counts) else None
     idx_train, idx_val = train_test_split(
-        np.arange(n), test_size=n_val, stratify=stratify, random_state=seed
+        np.arange(n), test_size=n_val, stratify=groups, random_state=seed
     )
     validation = (X[idx_val], y[idx_val])
     if sample_weight is not None:

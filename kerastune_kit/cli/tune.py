@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="penguins",
                         help=f"one of {', '.join(DATASETS)}, or a CSV file (default: penguins)")
     parser.add_argument("--target", help="label column of a CSV dataset")
+    parser.add_argument("--task", choices=["auto", "classification", "regression"],
+                        default="auto",
+                        help="auto (default): a numeric target with many values is regression "
+                             "(a KerasMLPRegressor scored by R^2, against RidgeCV), otherwise "
+                             "classification")
     parser.add_argument("--strategy", choices=list(STRATEGIES), default="random",
                         help=_strategy_help(STRATEGIES))
     parser.add_argument("--budget", type=int_at_least(1), default=10,
@@ -143,7 +148,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     quiet_tensorflow()
     from sklearn.model_selection import train_test_split
 
-    from .._inputs import check_labels
+    from .._inputs import check_labels, check_numeric_target
     from ..baseline import make_baseline
     from ..errors import FolderInUse, TooManyFailures
     from ..report import write_report
@@ -156,18 +161,24 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
         space = space.with_values(**overrides) if overrides else space
     except (OSError, ValueError, TypeError) as err:
         raise CommandError(f"search space: {err}") from None
+    task = _task(args, y)
+    regression = task == "regression"
     try:
-        check_labels("kerastune-kit tune", y)
+        if regression:
+            check_numeric_target("kerastune-kit tune", y)
+        else:
+            check_labels("kerastune-kit tune", y)
     except ValueError as err:
         raise CommandError(f"--dataset {args.dataset!r}: {err}") from None
-    counts = y.value_counts() if hasattr(y, "value_counts") else None
+    counts = y.value_counts() if hasattr(y, "value_counts") and not regression else None
     if counts is not None and counts.min() < 2:
         rare = {str(k): int(v) for k, v in counts[counts < 2].items()}
         raise CommandError(f"--dataset {args.dataset!r}: class(es) {rare} have a single row; "
                            "the stratified test split needs at least 2 rows of every class "
                            "(more for the CV folds). Merge or drop rare classes.")
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
+        X, y, test_size=args.test_size, stratify=None if regression else y,
+        random_state=args.seed)
     if not args.quiet:
         print(f"{description}: {len(X_train)} training rows searched, {len(X_test)} test rows "
               f"held out for one final score.\nSearch space:\n{space!r}\n", flush=True)
@@ -181,7 +192,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
                           cv=args.cv, max_epochs=args.max_epochs, rounds=ROUNDS,
                           preprocessor=preprocessor, estimator_params=fixed,
                           directory=search_dir, random_state=args.seed, n_jobs=args.n_jobs,
-                          resume=args.resume,
+                          resume=args.resume, task=task,
                           max_consecutive_failures=args.max_consecutive_failures)
     except (ValueError, TypeError, OSError, TooManyFailures, FolderInUse) as err:
         raise CommandError(str(err).replace("resume=True", "--resume").replace(
@@ -191,15 +202,19 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
         print("Worker finished its trials; the chief process writes the results.")
         return 0
 
-    baseline = make_baseline(preprocessor).fit(X_train, y_train)
+    baseline = make_baseline(preprocessor, task=task).fit(X_train, y_train)
+    linear_name, metric = ("ridge_baseline", "R^2") if regression else (
+        "logreg_baseline", "accuracy")
+    linear_words = "RidgeCV" if regression else "logistic regression"
     test_scores = {"keras_mlp": float(result.best_estimator_.score(X_test, y_test)),
-                   "logreg_baseline": float(baseline.score(X_test, y_test))}
+                   linear_name: float(baseline.score(X_test, y_test))}
     try:
-        paths = save_result(result, out, extra={"dataset": description,
-                                                "test_accuracy": test_scores})
+        paths = save_result(result, out, extra={"dataset": description, "task": task,
+                                                f"test_{'r2' if regression else 'accuracy'}":
+                                                    test_scores})
         report = write_report(result, out / "report.html",
-                              notes={"dataset": description,
-                                     "test accuracy (used once)": test_scores})
+                              notes={"dataset": description, "task": task,
+                                     f"test {metric} (used once)": test_scores})
     except OSError as err:  # a full disk, a folder that became read-only
         raise CommandError(f"writing the results into {str(out)!r} failed: {err}. The search "
                            f"itself is recorded in {str(search_dir)!r}: free space, then run "
@@ -209,14 +224,30 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
         print("\nTop trials:" if not args.verbose else "\nAll trials:")
         print(table.drop(columns=["train_curve", "val_curve"], errors="ignore").to_string(
             index=False, float_format=lambda v: f"{v:.4g}"))
-        print("\nComparison with logistic regression on the same CV folds (training data):")
+        print(f"\nComparison with {linear_words} on the same CV folds (training data, "
+              f"{metric}):")
         print(format_table(result.baseline_))
         print(summary_sentence(result.baseline_))
-    print(f"\nTest accuracy (test split used once): tuned network "
-          f"{test_scores['keras_mlp']:.3f}, logistic regression {test_scores['logreg_baseline']:.3f}")
+    print(f"\nTest {metric} (test split used once): tuned network "
+          f"{test_scores['keras_mlp']:.3f}, {linear_words} {test_scores[linear_name]:.3f}")
     print(f"Best parameters: {result.best_params_}")
     print(f"Wrote {paths['trials']}, {paths['best_params']}, {paths['best_model']} and {report}")
     return 0
+
+
+def _task(args: argparse.Namespace, y) -> str:
+    """The task: ``--task``, or read from the target (and said) for ``--task auto``."""
+    from .._targets import infer_task
+
+    if args.task != "auto":
+        return args.task
+    task, reason = infer_task(y)
+    if task is None:
+        raise CommandError(f"--target {args.target!r}: {reason}. Say which with "
+                           "--task classification or --task regression.")
+    if not args.quiet:
+        print(f"Task: {task} ({reason}; override with --task).", flush=True)
+    return task
 
 
 COMMAND = Subcommand("tune", "Search hyperparameters (default: penguins, random search) and "

@@ -49,17 +49,18 @@ from sklearn.pipeline import Pipeline
 
 from ..errors import InvalidParameterError, TooManyFailures
 from ..estimators import KerasMLPClassifier
+from ..regressor import KerasMLPRegressor
 from ..journal import append_record, data_fingerprint, read_records, values_key
 
 __all__ = ["JournaledMLPClassifier", "RecordingScorer", "FailureLimit",
            "JournaledGridSearchCV", "JournaledRandomizedSearchCV",
-           "JournaledHalvingRandomSearchCV", "CoarseToFineSearchCV"]
+           "JournaledHalvingRandomSearchCV", "CoarseToFineSearchCV", "JournaledMLPRegressor"]
 
 _OWN = ("journal", "replay")
 
 
-class JournaledMLPClassifier(KerasMLPClassifier):
-    """``KerasMLPClassifier`` whose fits are recorded in, and replayed from, a journal.
+class Journaled:
+    """Mixin: an estimator whose fits are recorded in, and replayed from, a journal.
 
     Parameters
     ----------
@@ -68,12 +69,8 @@ class JournaledMLPClassifier(KerasMLPClassifier):
     replay : bool, default False
         Answer fits the journal already holds from it, without training.
     **params
-        ``KerasMLPClassifier`` parameters.
+        The estimator's parameters.
     """
-
-    @classmethod
-    def _signature_params(cls) -> list[str]:
-        return [*KerasMLPClassifier._signature_params(), *_OWN]
 
     def __init__(self, *, journal: str | None = None, replay: bool = False, **params: Any):
         super().__init__(**params)
@@ -86,7 +83,7 @@ class JournaledMLPClassifier(KerasMLPClassifier):
         return hashlib.blake2b((values_key(params) + data_fingerprint(X, y)).encode(),
                                digest_size=12).hexdigest()
 
-    def fit(self, X, y, sample_weight=None, **kwargs) -> "JournaledMLPClassifier":
+    def fit(self, X, y, sample_weight=None, **kwargs):
         """Train (or replay) and record the outcome; a failure is recorded, not raised.
 
         A failed fit returns with ``_journal_fit["error"]`` set and scores
@@ -119,6 +116,14 @@ class JournaledMLPClassifier(KerasMLPClassifier):
             return self
         self._journal_fit["fit_time"] = time.perf_counter() - started
         return self
+
+
+class JournaledMLPClassifier(Journaled, KerasMLPClassifier):
+    """``KerasMLPClassifier`` whose fits are journaled (see :class:`Journaled`)."""
+
+
+class JournaledMLPRegressor(Journaled, KerasMLPRegressor):
+    """``KerasMLPRegressor`` whose fits are journaled (see :class:`Journaled`)."""
 
 
 class RecordingScorer:
@@ -338,7 +343,7 @@ class CoarseToFineSearchCV(FailureLimit, BaseSearchCV):
                  verbose=0, pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
                  return_train_score=False, failure_limit=None, journal=None):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
-                         cv=_folds(n_splits, random_state), verbose=verbose,
+                         cv=_folds(n_splits, random_state, estimator), verbose=verbose,
                          pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
         self.space = space
@@ -362,7 +367,7 @@ class CoarseToFineSearchCV(FailureLimit, BaseSearchCV):
             if self.round_journal is not None:
                 journal = self.round_journal.format(round=round_)
                 candidates = [{**c, prefix + "journal": journal} for c in candidates]
-            results = evaluate_candidates(candidates, _folds(self.n_splits, seed),
+            results = evaluate_candidates(candidates, _folds(self.n_splits, seed, self.estimator),
                                           {"round": [round_] * len(candidates)})
             if round_ + 1 == self.rounds:
                 break
@@ -378,5 +383,10 @@ class CoarseToFineSearchCV(FailureLimit, BaseSearchCV):
                 self.spaces_.append(space)
 
 
-def _folds(n_splits: int, seed: int | None) -> StratifiedKFold:
-    return StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+def _folds(n_splits: int, seed: int | None, estimator=None):
+    """Stratified folds for a classifier, plain shuffled ones for a regressor."""
+    from sklearn.base import is_regressor
+    from sklearn.model_selection import KFold
+
+    cls = KFold if estimator is not None and is_regressor(estimator) else StratifiedKFold
+    return cls(n_splits, shuffle=True, random_state=seed)

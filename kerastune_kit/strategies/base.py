@@ -77,8 +77,12 @@ class SearchSettings:
     compare_baseline: bool = True
     resume: bool = False
     max_consecutive_failures: int | None = 10
+    task: str = "classification"
 
     def __post_init__(self):
+        if self.task not in ("classification", "regression"):
+            raise InvalidParameterValue(
+                f"task={self.task!r} must be 'classification', 'regression' or 'auto'.")
         check_positive_int("n_trials", self.n_trials)
         check_positive_int("cv", self.cv)
         check_number("validation_split", self.validation_split, low=0, high=1,
@@ -131,8 +135,9 @@ class SearchSettings:
         A resumed search must match it. Its keys are those of every version of
         the kit since records began, so older records resume.
         """
+        extra = {"task": self.task} if self.task != "classification" else {}
         return dict(
-            strategy=self.strategy, space=json.loads(space.to_json()), n_trials=self.n_trials,
+            **extra, strategy=self.strategy, space=json.loads(space.to_json()), n_trials=self.n_trials,
             cv=self.cv, validation_split=self.validation_split, max_epochs=self.max_epochs,
             factor=self.factor, rounds=self.rounds, top_k=self.top_k,
             random_state=self.random_state, preprocessor=stable_repr(self.preprocessor),
@@ -312,7 +317,9 @@ class SearchJob:
         from sklearn.base import clone
         from sklearn.pipeline import Pipeline
 
-        if cls is None:
+        if cls is None and self.settings.task == "regression":
+            from ..regressor import KerasMLPRegressor as cls
+        elif cls is None:
             from ..estimators import KerasMLPClassifier as cls
         model = cls(**{**self.settings.estimator_params, **params})
         if self.settings.preprocessor is None:
@@ -339,10 +346,13 @@ def _check_data(X, y, settings: SearchSettings, strategy: Strategy) -> None:
     """Refuse data the search cannot use, before anything trains."""
     import numpy as np
 
-    from .._inputs import check_features, check_labels
+    from .._inputs import check_features, check_labels, check_numeric_target
 
     if settings.preprocessor is None:
         check_features("tune", X)  # raw categories/NaN need preprocessor=make_preprocessor()
+    if settings.task == "regression":
+        check_numeric_target("tune", y)
+        return
     folds = settings.cv if strategy.uses_folds or settings.compare_baseline else 2
     labels, counts = np.unique(check_labels("tune", y).astype(str), return_counts=True)
     small = {label: int(n) for label, n in zip(labels, counts) if n < folds}

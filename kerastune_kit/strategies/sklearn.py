@@ -44,15 +44,17 @@ class SklearnStrategy(Strategy):
         return job.directory / _RECORDS
 
     def run(self, job: SearchJob) -> StrategyOutcome:
-        from sklearn.model_selection import StratifiedKFold
+        from sklearn.model_selection import KFold, StratifiedKFold
 
-        from ._journaled import JournaledMLPClassifier, RecordingScorer
+        from ._journaled import JournaledMLPClassifier, JournaledMLPRegressor, RecordingScorer
 
         settings, prefix = self.settings, job.prefix
-        estimator = job.estimator(JournaledMLPClassifier, replay=job.resumed,
-                                  journal=str(job.directory / _RECORDS))
+        regression = settings.task == "regression"
+        estimator = job.estimator(JournaledMLPRegressor if regression else JournaledMLPClassifier,
+                                  replay=job.resumed, journal=str(job.directory / _RECORDS))
+        folds = KFold if regression else StratifiedKFold  # scored by R^2 or accuracy
         common = dict(
-            cv=StratifiedKFold(settings.cv, shuffle=True, random_state=settings.random_state),
+            cv=folds(settings.cv, shuffle=True, random_state=settings.random_state),
             # a fit that fails in training is recorded and scores NaN (JournaledMLPClassifier);
             # anything raised (a configuration error, a record that cannot be written)
             # stops the search instead of counting as a failed fit
@@ -81,6 +83,7 @@ class SklearnStrategy(Strategy):
         default_journal = str(job.directory / _RECORDS)
         journals: dict[str, dict] = {}
         rows = []
+        curve = "loss" if self.settings.task == "regression" else "accuracy"
         for i, params in enumerate(results["params"]):
             journal = params.get(prefix + "journal", default_journal)
             if journal not in journals:
@@ -100,8 +103,8 @@ class SklearnStrategy(Strategy):
                 if histories else epochs,
                 # recorded times: a resumed search replays finished fits in no time
                 fit_time=float(np.mean(times)) if times else results["mean_fit_time"][i],
-                train_curve=mean_curve(histories, "accuracy"),
-                val_curve=mean_curve(histories, "val_accuracy")))
+                train_curve=mean_curve(histories, curve),
+                val_curve=mean_curve(histories, f"val_{curve}")))
         return trials_table(rows, names)
 
 
