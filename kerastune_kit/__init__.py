@@ -1,13 +1,15 @@
 """kerastune_kit: tune Keras networks from scikit-learn, honestly and offline.
 
-Public names are imported lazily, so ``import kerastune_kit`` (and the
-``kerastune-kit --version`` command) does not pay for importing TensorFlow
-until a Keras-backed name is first used.
+Public names and submodules are imported lazily, so ``import kerastune_kit``
+(and the ``kerastune-kit --version`` command) does not pay for importing
+TensorFlow until a Keras-backed name (or a submodule such as
+``kerastune_kit.plots``) is first used.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from ._version import __version__
 
@@ -61,12 +63,20 @@ _EXPORTS = {
     "make_baseline": "baseline",
     "compare_with_baseline": "baseline",
     "corrected_resampled_ttest": "baseline",
+    "quiet_tensorflow": "quiet",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 
+def _is_submodule(name: str) -> bool:
+    """A public submodule (``kerastune_kit.datasets``), reachable as an attribute like SciPy's."""
+    return not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None
+
+
 def __getattr__(name: str):
+    if name not in _EXPORTS and _is_submodule(name):
+        return importlib.import_module(f".{name}", __name__)  # sets the attribute itself
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'kerastune_kit' has no attribute {name!r}")
@@ -76,4 +86,7 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(__all__)
+    import pkgutil
+
+    return sorted({*__all__, *(m.name for m in pkgutil.iter_modules(__path__)
+                               if not m.name.startswith("_"))})

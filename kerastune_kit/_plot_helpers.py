@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ._validation import did_you_mean
+from .trials import format_value
 
 __all__ = ["trials_and_space", "require_columns", "finished_trials", "is_log_param",
            "all_numeric", "format_value", "short_name", "curve_values", "category_labels",
@@ -67,20 +68,6 @@ def all_numeric(values: Sequence[Any]) -> bool:
     """True when every value is a finite real number (not a bool)."""
     return len(values) > 0 and all(isinstance(v, numbers.Real) and math.isfinite(v)
                                    and not isinstance(v, (bool, np.bool_)) for v in values)
-
-
-def format_value(value: Any, log: bool = False) -> str:
-    """Short text of a parameter value: ``1.2e-03`` (always so when ``log``), ``64``, ``relu``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Number, list, tuple)):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(format_value(v) for v in value) + ")"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    v = float(value)
-    if v != 0 and math.isfinite(v) and (log or abs(v) < 1e-2 or abs(v) >= 1e4):
-        return f"{v:.1e}"
-    return f"{v:.3g}"
 
 
 def short_name(name: str) -> str:

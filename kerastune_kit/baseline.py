@@ -32,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
 from ._validation import check_number, check_positive_int
+from .comparison import Comparison, model_label
 
 __all__ = ["make_baseline", "compare_with_baseline", "corrected_resampled_ttest"]
 
@@ -219,6 +220,21 @@ def _describe(estimator: Any) -> str:
     return type(estimator).__name__
 
 
+def _check_names(names: Any) -> tuple[str, str]:
+    if isinstance(names, str) or not isinstance(names, Sequence) or len(names) != 2:
+        raise ValueError(
+            f"names={names!r} must be a pair of row labels, e.g. "
+            "names=('mlp', 'logreg')."
+        )
+    names = (str(names[0]), str(names[1]))
+    if names[0] == names[1] or "difference" in names:
+        raise ValueError(
+            f"names={names!r} must be two different labels other than 'difference' "
+            "(that label is used for the third row)."
+        )
+    return names
+
+
 def _materialize_splits(
     cv: Any, X: Any, y: Any, estimator: Any, random_state: Any
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -283,8 +299,8 @@ def compare_with_baseline(
     scoring: str | Any = "auto",
     random_state: int | None = 0,
     n_jobs: int | None = None,
-    names: Sequence[str] = ("model", "baseline"),
-) -> pd.DataFrame:
+    names: Sequence[str] | None = None,
+) -> Comparison:
     """Cross-validate a model and a baseline on the same folds and compare them.
 
     The splits are generated once and reused for both models, so every fold
@@ -333,13 +349,18 @@ def compare_with_baseline(
     n_jobs : int or None, default=None
         Parallel jobs for :func:`~sklearn.model_selection.cross_validate`.
         Keep None for Keras models.
-    names : pair of str, default=("model", "baseline")
-        Row labels for the estimator and the baseline.
+    names : pair of str, optional
+        Row labels for the estimator and the baseline. By default the class
+        name of each one's final step (``KerasMLPClassifier``,
+        ``LogisticRegression``): the labels ``tune``, the command line, the
+        report and the notebooks all show.
 
     Returns
     -------
-    pandas.DataFrame
-        Index ``[names[0], names[1], "difference"]``; columns ``fold_0`` ...
+    Comparison
+        A DataFrame (:class:`~kerastune_kit.comparison.Comparison`) that
+        prints every column and a summary sentence. Index ``[names[0],
+        names[1], "difference"]``; columns ``fold_0`` ...
         ``fold_{k-1}``, ``"mean"``, ``"std"`` (ddof=1), ``"t_statistic"`` and
         ``"p_value"`` (NaN on the two model rows). The difference row is
         model minus baseline, fold by fold. ``df.attrs`` holds ``scoring``,
@@ -354,7 +375,7 @@ def compare_with_baseline(
     >>> X, y = load_iris(return_X_y=True)
     >>> table = compare_with_baseline(DecisionTreeClassifier(random_state=0), X, y, cv=3)
     >>> list(table.index)
-    ['model', 'baseline', 'difference']
+    ['DecisionTreeClassifier', 'LogisticRegression', 'difference']
     >>> list(table.columns)  # doctest: +NORMALIZE_WHITESPACE
     ['fold_0', 'fold_1', 'fold_2', 'mean', 'std', 't_statistic', 'p_value']
     """
@@ -364,17 +385,8 @@ def compare_with_baseline(
                 f"{param}={value!r} (type {type(value).__name__}) is not a "
                 "scikit-learn estimator; pass an object with a fit method."
             )
-    if isinstance(names, str) or not isinstance(names, Sequence) or len(names) != 2:
-        raise ValueError(
-            f"names={names!r} must be a pair of row labels, e.g. "
-            "names=('mlp', 'logreg')."
-        )
-    names = (str(names[0]), str(names[1]))
-    if names[0] == names[1] or "difference" in names:
-        raise ValueError(
-            f"names={names!r} must be two different labels other than 'difference' "
-            "(that label is used for the third row)."
-        )
+    if names is not None:
+        names = _check_names(names)
     if baseline is not None and preprocessor is not None:
         raise ValueError(
             "preprocessor is only used to build the default baseline, but a baseline "
@@ -399,6 +411,10 @@ def compare_with_baseline(
     if baseline is None:
         baseline = make_baseline(preprocessor, random_state=random_state,
                                  task="regression" if regression else "classification")
+    if names is None:
+        names = (model_label(estimator), model_label(baseline))
+        if names[0] == names[1]:
+            names = (names[0], f"{names[1]} (baseline)")
 
     splits = _materialize_splits(cv, X, y, estimator, random_state)
     k = len(splits)
@@ -424,7 +440,7 @@ def compare_with_baseline(
 
     fold_columns = [f"fold_{i}" for i in range(k)]
     rows = np.vstack([model_scores, baseline_scores, differences])
-    table = pd.DataFrame(rows, index=[names[0], names[1], "difference"], columns=fold_columns)
+    table = Comparison(rows, index=[names[0], names[1], "difference"], columns=fold_columns)
     table["mean"] = rows.mean(axis=1)
     table["std"] = rows.std(axis=1, ddof=1)
     table["t_statistic"] = [np.nan, np.nan, t_statistic]

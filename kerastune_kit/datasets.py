@@ -30,7 +30,7 @@ from sklearn.utils import Bunch
 from ._validation import check_choice, check_number
 
 __all__ = ["load_penguins", "load_digits", "load_mnist", "load_fashion_mnist", "load_cifar10",
-           "make_preprocessor", "train_val_test_split"]
+           "make_preprocessor", "resolve_preprocessor", "train_val_test_split"]
 
 _NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 _CATEGORICAL = ["island", "sex"]
@@ -109,6 +109,38 @@ def _column_list(param: str, value: Any) -> list:
         raise TypeError(f"{param}={value!r} must be a list of column names; "
                         f"wrap a single name in a list, e.g. {param}=[{value!r}].")
     return list(value)
+
+
+def resolve_preprocessor(preprocessor, X):
+    """``preprocessor`` itself, or for ``"auto"`` what the data needs: ``(preprocessor, note)``.
+
+    ``"auto"`` gives :func:`make_preprocessor` (impute and scale numbers,
+    impute and one-hot encode categories) when ``X`` is a DataFrame with a
+    non-numeric column or a missing value, and None (no preprocessing) for
+    data that is already all numbers. ``note`` says what was chosen and why,
+    for the output (None when the caller chose).
+
+    Examples
+    --------
+    >>> X, y = load_penguins(return_X_y=True)
+    >>> chosen, note = resolve_preprocessor("auto", X)
+    >>> type(chosen).__name__, note.split(":")[0]
+    ('ColumnTransformer', 'preprocessing: make_preprocessor()')
+    """
+    if not (isinstance(preprocessor, str) and preprocessor == "auto"):
+        return preprocessor, None
+    if isinstance(X, pd.DataFrame):
+        text = [str(c) for c, dt in X.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
+        missing = [str(c) for c in X.columns[X.isna().any().to_numpy()]]
+        if text or missing:
+            why = "; ".join(part for part in (
+                f"non-numeric column(s) {text}" if text else "",
+                f"missing values in {missing}" if missing else "") if part)
+            return make_preprocessor(), (
+                f"preprocessing: make_preprocessor() (impute + min-max scale numbers, impute + "
+                f"one-hot categories; fitted on training folds only), chosen because X has "
+                f"{why}")
+    return None, "preprocessing: none (X is all numbers, no missing values)"
 
 
 def make_preprocessor(numeric_features: Sequence[str] | None = None,

@@ -182,9 +182,21 @@ def repair_tail(path) -> int:
     return len(data) - keep
 
 
+def _umask() -> int:
+    """The process's umask (read once, at import, when no other thread writes files yet)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The mode of a file the kit writes: what ``open()`` would give it.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def write_text_atomic(path, text: str, *, again: str | None = None) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename.
 
+    The file gets the mode ``open()`` would give it (0644 under umask 022).
     A failure leaves the earlier file, if any, as it was and no temporary
     file behind; an ``OSError`` (a full disk, no permission) is raised as
     :class:`RecordWriteError` naming ``path``; ``again`` (how to write it
@@ -196,6 +208,9 @@ def write_text_atomic(path, text: str, *, again: str | None = None) -> None:
     except OSError as err:
         raise _atomic_write_error(path, err, again) from err
     try:
+        # mkstemp makes the file private (0600); give it the mode any other file of the
+        # kit gets (0644 under the usual umask 022), so a results folder is uniform
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

@@ -19,9 +19,9 @@ system, or one whose locks span the machines that share it.
 Examples
 --------
 >>> import tempfile
->>> folder = tempfile.mkdtemp()
->>> with FolderLock(folder):
-...     pass  # search, alone in ``folder``
+>>> with tempfile.TemporaryDirectory() as folder:
+...     with FolderLock(folder):
+...         pass  # search, alone in ``folder``
 """
 
 from __future__ import annotations

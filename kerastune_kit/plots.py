@@ -12,6 +12,7 @@ is imported only by :func:`plot_first_layer_weights`.
 from __future__ import annotations
 
 import math
+import numbers
 import textwrap
 from typing import Any, Sequence
 
@@ -97,7 +98,7 @@ def plot_best_trials(results: Any, k: int = 20, ncols: int = 5,
     ncols = min(ncols, len(best))
     nrows = math.ceil(len(best) / ncols)
     fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False,
-                             figsize=(2.4 * ncols + 0.6, 2.0 * nrows + 0.8), layout="constrained")
+                             figsize=(2.8 * ncols + 0.6, 2.4 * nrows + 0.8), layout="constrained")
     flat = axes.ravel()
     for i, (ax, (_, row)) in enumerate(zip(flat, best.iterrows()), start=1):
         val, train = curve_values(row["val_curve"]), curve_values(row["train_curve"])
@@ -110,8 +111,8 @@ def plot_best_trials(results: Any, k: int = 20, ncols: int = 5,
                     fontsize=8, color="0.4", transform=ax.transAxes)
         ax.set_title(f"Best-{i} ({row['score']:.3f})", fontsize=9)
         line = ", ".join(f"{short_name(p)} {format_value(row[p], is_log_param(space, p))}" for p in params)
-        ax.text(0.97, 0.04, "\n".join(textwrap.wrap(line, 30)), ha="right", va="bottom",
-                fontsize=6.5, transform=ax.transAxes,
+        ax.text(0.97, 0.04, "\n".join(textwrap.wrap(line, 26)), ha="right", va="bottom",
+                fontsize=8, transform=ax.transAxes,
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -154,6 +155,8 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
             ax.scatter(np.asarray(values, float), scores, alpha=0.75, edgecolor="k", lw=0.3)
             if is_log_param(space, name) and min(values) > 0:
                 ax.set_xscale("log")
+            elif all(isinstance(v, numbers.Integral) for v in values):
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # 1, 2, 3, not 1.5
         else:
             labels, distinct = category_labels(values)
             groups = [scores[[lab == d for lab in labels]] for d in distinct]

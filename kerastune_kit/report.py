@@ -13,7 +13,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .comparison import as_comparison
 from .journal import write_text_atomic
+from .trials import display_table, format_params, format_value
 
 __all__ = ["write_report", "render_report"]
 
@@ -57,14 +59,30 @@ def _figures(result) -> list[tuple[str, Any]]:
             made.append((f"Mean score by {numeric[0]} and {numeric[1]}",
                          lambda: plots.plot_param_heatmap(result, numeric[0], numeric[1]).figure))
     if getattr(result, "baseline_", None) is not None:
-        made.append(("Per-fold scores, tuned network against logistic regression (paired)",
+        made.append(("Per-fold scores, tuned network against the linear baseline (paired)",
                      lambda: plots.plot_baseline_comparison(result.baseline_).figure))
     return [(caption, make()) for caption, make in made]
 
 
+def _text(value: Any) -> str:
+    """A note's value as a person reads it: numbers rounded, a mapping as ``name value, ...``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_text(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return format_value(value)
+
+
 def render_report(result, *, title: str = "kerastune_kit search report",
                   notes: dict[str, Any] | None = None) -> str:
-    """Return the report of ``result`` (a TuneResult or a loaded result) as HTML text."""
+    """Return the report of ``result`` (a TuneResult or a loaded result) as HTML text.
+
+    Numbers are rounded for reading (scores to 4 decimals, parameters to 3
+    significant digits), and the trials table shows only the columns that
+    vary (no ``round`` column for a search without rounds, no empty
+    ``score_std``). ``notes`` are extra summary rows (e.g. the test scores);
+    a dict value is shown as ``name value, name value``.
+    """
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     trials = result.trials
@@ -73,20 +91,21 @@ def render_report(result, *, title: str = "kerastune_kit search report",
         "strategy": result.strategy,
         "trials": f"{len(trials)} ({n_ok} finished, {len(trials) - n_ok} failed)",
         "best score": f"{result.best_score_:.4f}",
-        "best parameters": ", ".join(f"{k}={v!r}" for k, v in result.best_params_.items()),
-        **{k: str(v) for k, v in (notes or {}).items()},
+        "best parameters": format_params(result.best_params_),
+        **{k: _text(v) for k, v in (notes or {}).items()},
     }
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
                    for k, v in summary.items())
     parts.append(f"<h2>Summary</h2><table>{rows}</table>")
-    parts.append("<h2>Top trials</h2>" + result.top(10).to_html(float_format=lambda v: f"{v:.4g}",
-                                                                 index=False, border=0))
-    if getattr(result, "baseline_", None) is not None:
-        parts.append("<h2>Comparison with the logistic-regression baseline</h2>"
+    parts.append("<h2>Top trials</h2>" + display_table(result.top(10)).to_html(index=False,
+                                                                               border=0))
+    comparison = getattr(result, "baseline_", None)
+    if comparison is not None:
+        names = list(comparison.index[:2])
+        parts.append(f"<h2>Comparison with the baseline ({html.escape(names[1])})</h2>"
                      "<p class='note'>Same folds for both models; p-value from the corrected "
                      "resampled t-test (Nadeau &amp; Bengio).</p>"
-                     + result.baseline_.to_html(float_format=lambda v: f"{v:.4f}", border=0,
-                                                na_rep=""))
+                     + as_comparison(comparison)._repr_html_())
     parts.append("<h2>Plots</h2>")
     parts.extend(_figure_html(figure, caption) for caption, figure in _figures(result))
     parts.append(f"<h2>Search space</h2><pre>{html.escape(repr(result.space))}</pre>")

@@ -5,7 +5,7 @@ A results folder holds only plain, safe-to-open files:
 * ``trials.csv``: the trials table (per-epoch curves as JSON lists);
 * ``best_params.json``: the best parameters, the score and the strategy;
 * ``space.json``: the search space (:meth:`SearchSpace.to_json`);
-* ``baseline.csv``: the comparison with logistic regression, when made;
+* ``baseline.csv``: the comparison with the linear baseline, when made;
 * ``best_model.keras``: the refitted best network in the Keras format
   (load it with :func:`kerastune_kit.load_checkpoint`, safe mode on).
 
@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from .comparison import as_comparison
 from .errors import RecordWriteError
 from .journal import write_error, write_text_atomic
 from .space import SearchSpace
@@ -115,6 +116,9 @@ def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Pa
         "best_params": {k: _jsonable(v) for k, v in result.best_params_.items()},
         "extra": extra or {},
     }
+    if getattr(result, "baseline_", None) is not None:  # what the table's numbers mean
+        summary["baseline"] = {k: _jsonable(v) for k, v in result.baseline_.attrs.items()
+                               if k in ("scoring", "n_splits", "names")}
     _write(paths["best_params"], json.dumps(summary, indent=2, default=repr))
     return paths
 
@@ -135,7 +139,12 @@ def load_result(directory) -> SavedResult:
     summary = json.loads((folder / "best_params.json").read_text(encoding="utf-8"))
     space = SearchSpace.from_json(folder / "space.json")
     baseline_path = folder / "baseline.csv"
-    baseline = pd.read_csv(baseline_path, index_col=0) if baseline_path.exists() else None
+    baseline = None
+    if baseline_path.exists():
+        table = pd.read_csv(baseline_path, index_col=0)
+        table.attrs.update({k: tuple(v) if k == "names" else v
+                            for k, v in summary.get("baseline", {}).items()})
+        baseline = as_comparison(table)
     return SavedResult(trials=trials, best_params_=summary["best_params"],
                        best_score_=summary["best_score"], strategy=summary["strategy"],
                        space=space, baseline_=baseline, directory=folder)

@@ -124,11 +124,14 @@ class TuneResult(SearchResult):
         The space of each round (one entry except for coarse-to-fine).
     search_ : object
         The strategy's search object (scikit-learn search or Keras Tuner tuner).
+    preprocessing_ : str or None
+        What ``preprocessor="auto"`` chose and why (None when one was given).
     """
 
     best_estimator_: Any = None
     spaces_: list = field(default_factory=list)
     search_: Any = None
+    preprocessing_: str | None = None
 
 
 def tune(
@@ -140,7 +143,7 @@ def tune(
     n_trials: int = 10,
     cv: int = 3,
     validation_split: float = 0.2,
-    preprocessor=None,
+    preprocessor="auto",
     estimator_params: Mapping[str, Any] | None = None,
     max_epochs: int = 10,
     factor: int = 3,
@@ -184,9 +187,12 @@ def tune(
         Tuner strategies, whose trials are scored on it). An explicit
         ``estimator_params["validation_split"]`` wins for the scikit-learn
         strategies.
-    preprocessor : transformer, optional
-        E.g. :func:`~kerastune_kit.make_preprocessor`; fitted on training
-        folds only.
+    preprocessor : transformer, "auto" or None, default "auto"
+        Fitted on training folds only. ``"auto"``:
+        :func:`~kerastune_kit.make_preprocessor` when ``X`` is a DataFrame
+        with categories or missing values, none for all-numeric data
+        (:func:`~kerastune_kit.datasets.resolve_preprocessor`); the result's
+        ``preprocessing_`` and ``summary()`` say which. None: no preprocessing.
     estimator_params : dict, optional
         Fixed ``KerasMLPClassifier`` parameters (``epochs``, ``dropout``, ...).
     max_epochs, factor : int
@@ -198,7 +204,9 @@ def tune(
     directory : path, optional
         The search's folder: its settings (``search.json``), a record of
         every finished fit or trial, written as each one finishes, and Keras
-        Tuner's project. A new temporary folder by default; give one to be
+        Tuner's project. By default a new temporary folder, removed when
+        the result is garbage collected (or the process exits), or at once
+        when the search fails; give a folder to keep the records and to be
         able to resume. One search at a time: the folder is locked while
         the search runs, and a search started on it by another process is
         refused with :class:`~kerastune_kit.errors.FolderInUse` naming the
@@ -247,6 +255,9 @@ def tune(
     """
     cls = _strategy_class(strategy)
     task = resolve_task(y, task)
+    from .datasets import resolve_preprocessor  # scikit-learn: not when the registry is read
+
+    preprocessor, preprocessing = resolve_preprocessor(preprocessor, X)
     settings = SearchSettings.complete(
         cls, n_trials=n_trials, cv=cv, validation_split=validation_split,
         preprocessor=preprocessor, estimator_params=estimator_params, max_epochs=max_epochs,
@@ -255,6 +266,7 @@ def tune(
         compare_baseline=compare_baseline, resume=resume,
         max_consecutive_failures=max_consecutive_failures, task=task)
     job = SearchJob.open(X, y, space, cls(settings))
+    result = None
     try:
         outcome = job.strategy.run(job)
         if outcome is None:  # a worker process of a distributed search: the chief reports
@@ -267,24 +279,24 @@ def tune(
                           UserWarning, stacklevel=2)
         best = best_params(trials, space.names)
         best_estimator = job.refit({**best, **outcome.refit_params})
+        baseline = None
+        if compare_baseline:
+            from sklearn.base import clone
+
+            from .baseline import compare_with_baseline
+
+            baseline = compare_with_baseline(
+                clone(best_estimator), X, y, preprocessor=preprocessor, cv=cv,
+                random_state=0 if random_state is None else random_state)
+        result = TuneResult(
+            trials=trials, best_params_=best,
+            best_score_=float(trials.loc[trials["status"] == "ok", "score"].max()),
+            strategy=settings.strategy, space=space, baseline_=baseline,
+            best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
+            search_=outcome.search, preprocessing_=preprocessing)
+        return result
     finally:
-        job.close()
-    baseline = None
-    if compare_baseline:
-        from sklearn.base import clone
-
-        from .baseline import compare_with_baseline
-
-        baseline = compare_with_baseline(
-            clone(best_estimator), X, y, preprocessor=preprocessor, cv=cv,
-            random_state=0 if random_state is None else random_state,
-            names=("keras_mlp", "ridge_baseline" if task == "regression" else "logreg_baseline"))
-    return TuneResult(
-        trials=trials, best_params_=best,
-        best_score_=float(trials.loc[trials["status"] == "ok", "score"].max()),
-        strategy=settings.strategy, space=space, baseline_=baseline,
-        best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
-        search_=outcome.search)
+        job.close(keep_for=result)  # a temporary folder lives as long as the result
 
 
 def resolve_task(y, task: str = "auto") -> str:
@@ -321,7 +333,7 @@ def sweep(
     *,
     seeds: Sequence[int] = (0, 1, 2),
     validation_split: float = 0.2,
-    preprocessor=None,
+    preprocessor="auto",
     **estimator_params: Any,
 ) -> pd.DataFrame:
     """Vary one parameter over ``values``, everything else fixed, repeated over ``seeds``.
@@ -329,6 +341,7 @@ def sweep(
     Each (value, seed) trains a fresh ``KerasMLPClassifier`` on a stratified
     split of the training data drawn with that seed (the preprocessor is fitted
     on the training part only) and scores it on the held-out part.
+    ``preprocessor`` works as in :func:`tune` (``"auto"`` by default).
 
     Returns
     -------
@@ -344,6 +357,9 @@ def sweep(
     """
     from .estimators import KerasMLPClassifier
 
+    from .datasets import resolve_preprocessor
+
+    preprocessor, _ = resolve_preprocessor(preprocessor, X)
     check_number("validation_split", validation_split, low=0, high=1,
                  low_inclusive=False, high_inclusive=False)
     if len(values) == 0:

@@ -10,6 +10,9 @@ imports Keras or scikit-learn.
 
 from __future__ import annotations
 
+import html
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -19,7 +22,8 @@ import pandas as pd
 from .journal import plain
 
 __all__ = ["TRIAL_COLUMNS", "TRIAL_TAIL", "CURVE_COLUMNS", "trial_row", "trials_table",
-           "mean_curve", "best_params", "SearchResult"]
+           "mean_curve", "best_params", "SearchResult", "format_value", "format_params",
+           "display_table"]
 
 #: Columns before the parameter columns.
 TRIAL_COLUMNS = ("trial", "round", "strategy", "status", "score", "score_std")
@@ -77,6 +81,45 @@ def best_params(trials: pd.DataFrame, names: Sequence[str]) -> dict:
     return {name: plain(row[name]) for name in names}
 
 
+def format_value(value: Any, log: bool = False) -> str:
+    """Short text of a parameter value: ``1.2e-03`` (always so when ``log``), ``0.0341``, ``64``, ``relu``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (numbers.Number, list, tuple)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(format_value(v) for v in value) + ")"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    v = float(value)
+    if v != 0 and math.isfinite(v) and (log or abs(v) < 1e-2 or abs(v) >= 1e4):
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    """``nodes=160, learning_rate=0.0341, activation=relu``: parameters as a person reads them."""
+    return ", ".join(f"{name}={format_value(value)}" for name, value in params.items())
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` for reading: without the curves, the errors and the columns that say nothing
+    here (one value throughout, or empty), numbers rounded."""
+    shown = table.drop(columns=[*CURVE_COLUMNS, "error"], errors="ignore")
+    constant = [c for c in ("round", "strategy", "status") if c in shown
+                and shown[c].nunique(dropna=False) <= 1]
+    empty = [c for c in ("score_std",) if c in shown and shown[c].isna().all()]
+    shown = shown.drop(columns=constant + empty)
+    for column in shown.columns:
+        if column in ("score", "score_std"):
+            shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.4f}")
+        elif column == "fit_time":
+            shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.1f} s")
+        elif shown[column].dtype == object or shown[column].dtype.kind == "f":
+            shown[column] = shown[column].map(format_value)
+    return shown
+
+
 @dataclass
 class SearchResult:
     """What every search result holds: the trials table and the best trial.
@@ -105,6 +148,31 @@ class SearchResult:
         ok = self.trials[self.trials["status"] == "ok"]
         return ok.sort_values("score", ascending=False).head(k).drop(
             columns=[*CURVE_COLUMNS, "error"], errors="ignore")
+
+    def summary(self, k: int = 5) -> str:
+        """What the search found, as text that fits a terminal: best score and parameters,
+        the ``k`` best trials (only columns that vary), and the comparison with the baseline."""
+        n_ok = int((self.trials["status"] == "ok").sum())
+        lines = [f"{self.strategy} search: {len(self.trials)} trials ({n_ok} finished); "
+                 f"best score {self.best_score_:.4f} with {format_params(self.best_params_)}"]
+        if getattr(self, "preprocessing_", None):
+            lines.append(self.preprocessing_)
+        lines += ["", f"Top {min(k, n_ok)} trials:",
+                 display_table(self.top(k)).to_string(index=False)]
+        if self.baseline_ is not None:
+            lines += ["", "Comparison with the baseline on the same folds:", repr(self.baseline_)]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        n_ok = int((self.trials["status"] == "ok").sum())
+        parts = [f"<p><b>{html.escape(self.strategy)} search</b>: {len(self.trials)} trials "
+                 f"({n_ok} finished); best score {self.best_score_:.4f} with "
+                 f"{html.escape(format_params(self.best_params_))}</p>",
+                 display_table(self.top(5)).to_html(index=False, border=0)]
+        if self.baseline_ is not None:
+            comparison = getattr(self.baseline_, "_repr_html_", None)
+            parts.append(comparison() if comparison else self.baseline_.to_html())
+        return "\n".join(parts)
 
     def __repr__(self) -> str:
         n_ok = int((self.trials["status"] == "ok").sum())

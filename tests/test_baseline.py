@@ -186,8 +186,8 @@ def test_compare_uses_seeded_stratified_folds(iris):
     expected_model = cross_val_score(_tree(), X, y, cv=splitter)
     expected_base = cross_val_score(make_baseline(random_state=7), X, y, cv=splitter)
     folds = [f"fold_{i}" for i in range(4)]
-    np.testing.assert_allclose(table.loc["model", folds], expected_model)
-    np.testing.assert_allclose(table.loc["baseline", folds], expected_base)
+    np.testing.assert_allclose(table.loc["DecisionTreeClassifier", folds], expected_model)
+    np.testing.assert_allclose(table.loc["LogisticRegression", folds], expected_base)
 
 
 def test_compare_same_folds_for_both_models(iris):
@@ -212,7 +212,8 @@ def test_compare_accepts_iterable_and_pipeline(iris):
     assert table.attrs["scoring"] == "balanced_accuracy"
     assert table.attrs["estimator"] == "Pipeline(scale=StandardScaler, tree=DecisionTreeClassifier)"
     expected = cross_val_score(est, X, y, cv=splits, scoring="balanced_accuracy")
-    np.testing.assert_allclose(table.loc["model", ["fold_0", "fold_1", "fold_2"]], expected)
+    np.testing.assert_allclose(table.loc["DecisionTreeClassifier", ["fold_0", "fold_1", "fold_2"]],
+                               expected)
     assert not hasattr(est.named_steps["tree"], "tree_")  # the caller's estimator is untouched
 
 
@@ -223,8 +224,8 @@ def test_compare_with_penguins_preprocessor():
     table = compare_with_baseline(
         est, X, y, preprocessor=datasets.make_preprocessor(), cv=3, random_state=0
     )
-    assert list(table.index) == ["model", "baseline", "difference"]
-    assert table.loc["baseline", "mean"] > 0.9  # logistic regression on penguins is strong
+    assert list(table.index) == ["DecisionTreeClassifier", "LogisticRegression", "difference"]
+    assert table.loc["LogisticRegression", "mean"] > 0.9  # logistic regression on penguins is strong
     assert table.attrs["baseline"].startswith("Pipeline(preprocess=ColumnTransformer")
 
 
@@ -252,3 +253,34 @@ def test_compare_errors(iris):
         compare_with_baseline(_tree(), X, y, scoring=["accuracy", "f1_macro"])
     with pytest.raises(TypeError, match="estimator='tree'"):
         compare_with_baseline("tree", X, y)
+
+
+def test_a_comparison_prints_every_column_and_its_summary(iris):
+    import pandas as pd
+
+    X, y = iris
+    table = compare_with_baseline(_tree(), X, y, cv=5, random_state=0)
+    with pd.option_context("display.width", 60, "display.max_columns", 4):
+        text = repr(table)  # a narrow terminal: a plain DataFrame would be cut
+    header = text.splitlines()[0].split()
+    assert header == ["fold_0", "fold_1", "fold_2", "fold_3", "fold_4", "mean", "std",
+                      "t_statistic", "p_value"]
+    assert "..." not in text and "[3 rows x" not in text
+    mean = table.loc["DecisionTreeClassifier", "mean"]
+    assert f"{mean:.3f}" in text.splitlines()[1]
+    assert text.splitlines()[-1].startswith("On average over 5 folds, DecisionTreeClassifier "
+                                            "scored ")
+    assert "LogisticRegression (accuracy; corrected resampled t-test p = " in text
+    html = table._repr_html_()
+    assert "<table" in html and "p_value" in html and f"{mean:.3f}" in html
+    assert type(table[["mean"]]) is pd.DataFrame  # derived tables are plain DataFrames
+
+
+def test_identical_models_get_distinct_labels_and_a_tiny_difference_is_not_0_000(iris):
+    X, y = iris
+    table = compare_with_baseline(make_baseline(), X, y, cv=3)
+    assert list(table.index) == ["LogisticRegression", "LogisticRegression (baseline)",
+                                 "difference"]
+    table.loc["difference", "mean"] = 0.0002
+    assert "about the same as (less than 0.001 higher)" in table.summary()
+    assert "0.000 higher" not in table.summary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -101,9 +102,63 @@ def test_registry_dispatch(capsys):
 def test_baseline_command_runs(capsys):
     assert cli.main(["baseline", "--cv", "2", "--epochs", "3"]) == 0
     out = capsys.readouterr().out
-    assert "keras_mlp" in out
-    assert "logreg_baseline" in out
+    assert "KerasMLPClassifier" in out
+    assert "LogisticRegression" in out
     assert "difference" in out
     assert "p_value" in out
     assert "p = " in out
     assert "held out and not used" in out
+
+
+# ----------------------------------------------------------------------
+# what a newcomer sees: no TensorFlow chatter, submodules as attributes, no litter
+# ----------------------------------------------------------------------
+TF_CHATTER = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard",
+              "This TensorFlow binary is optimized")
+
+
+def _cli(tmp_path, *argv):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "kerastune_kit", *argv], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=600)
+
+
+@pytest.mark.slow
+def test_tune_prints_no_tensorflow_log_line_unless_verbose(tmp_path):
+    argv = ["tune", "--budget", "1", "--cv", "2", "--epochs", "1", "--set", "n_layers=1"]
+    quiet = _cli(tmp_path, *argv, "--out", "quiet", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    printed = quiet.stdout + quiet.stderr
+    assert not [line for line in printed.splitlines() if any(c in line for c in TF_CHATTER)]
+    assert "Test accuracy" in quiet.stdout
+    loud = _cli(tmp_path, *argv, "--out", "loud", "-v")  # -v shows them: the check can fail
+    assert loud.returncode == 0, loud.stderr
+    assert any(c in loud.stderr for c in TF_CHATTER)
+
+
+def test_submodules_are_attributes_right_after_import():
+    code = ("import sys, kerastune_kit as k; d = k.datasets; print(d.__name__, "
+            "'tensorflow' in sys.modules, 'plots' in dir(k), k.plots.__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO_ROOT, check=True, timeout=300)
+    assert proc.stdout.split() == ["kerastune_kit.datasets", "False", "True",
+                                   "kerastune_kit.plots"]
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        getattr(__import__("kerastune_kit"), "nothing_here")
+
+
+@pytest.mark.parametrize("argv", [
+    ["tune", "--dataset", "missing.csv", "--target", "y"],
+    ["tune", "--set", "nodes=16:256:0"],
+    ["sweep", "--param", "nodez", "--values", "1,2"],
+    ["lr-find", "--dataset", "missing.csv"],
+], ids=["tune missing csv", "tune bad set", "sweep unknown param", "lr-find missing csv"])
+def test_a_failed_command_leaves_no_folder_behind(tmp_path, argv):
+    monkey_cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert cli.main(argv) == 2
+    finally:
+        os.chdir(monkey_cwd)
+    assert list(tmp_path.iterdir()) == []  # no kerastune_runs/<name>-<time> left

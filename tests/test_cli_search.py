@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -82,8 +83,8 @@ def test_tune_runs_the_main_job_and_writes_everything(tmp_path, capsys):
     code = main(argv)
     assert code == 0
     printed = capsys.readouterr().out
-    for expected in ("Top trials", "keras_mlp", "logreg_baseline", "p_value",
-                     "Test accuracy (test split used once)", "Best parameters"):
+    for expected in ("Top 2 trials", "KerasMLPClassifier", "LogisticRegression", "p_value",
+                     "Test accuracy (test split, used once)", "Best parameters: n_layers=1"):
         assert expected in printed
     for name in ("trials.csv", "best_params.json", "space.json", "baseline.csv",
                  "best_model.keras", "report.html"):
@@ -91,12 +92,17 @@ def test_tune_runs_the_main_job_and_writes_everything(tmp_path, capsys):
     summary = json.loads((out / "best_params.json").read_text())
     assert set(summary["best_params"]) == {"n_layers", "nodes", "dropout", "learning_rate", "batch_size"}
     assert summary["best_params"]["nodes"] in (8, 16, 24, 32)
-    assert set(summary["extra"]["test_accuracy"]) == {"keras_mlp", "logreg_baseline"}
+    assert set(summary["extra"]["test_accuracy"]) == {"KerasMLPClassifier", "LogisticRegression"}
 
     page = (out / "report.html").read_text()
     assert "http://" not in page and "https://" not in page  # opens offline
     assert page.count("data:image/png;base64,") >= 4  # every plot embedded
-    assert "Top trials" in page and "logistic-regression baseline" in page
+    assert "Top trials" in page and "Comparison with the baseline (LogisticRegression)" in page
+    assert "{'" not in page and "np.float64" not in page  # no raw dicts or NumPy reprs
+    assert re.search(r"test accuracy \(test split, used once\)</th><td[^>]*>KerasMLPClassifier "
+                     r"\d\.\d{3}, LogisticRegression \d\.\d{3}</td>", page)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir() if p.is_file()}
+    assert len(set(modes.values())) == 1, modes  # every file the command writes alike
 
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0
@@ -131,3 +137,31 @@ def test_sweep_command_prints_and_plots(tmp_path, capsys):
                  "--epochs", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "val_score" in printed and (out / "sweep.csv").exists() and (out / "sweep.png").exists()
+
+
+@pytest.mark.slow
+def test_two_sweeps_without_out_write_two_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["sweep", "--param", "n_layers", "--values", "0", "--seeds", "0", "--epochs", "1"]
+    assert main(argv) == 0
+    time.sleep(1.1)  # folders are named by the second
+    assert main(argv) == 0
+    folders = sorted((tmp_path / "kerastune_runs").iterdir())
+    assert [f.name.startswith("sweep-n_layers-") for f in folders] == [True, True]
+    assert all((f / "sweep.csv").exists() for f in folders)
+
+
+def test_the_progress_bar_ranks_candidates_by_their_mean_over_folds(tmp_path):
+    from kerastune_kit.cli._progress import scan
+    from kerastune_kit.journal import append_record
+
+    journal = tmp_path / "trials.jsonl"
+    # candidate a: folds 1.0 and 0.6 (mean 0.8); candidate b: 0.9 and 0.85 (mean 0.875);
+    # candidate c: one fold so far (0.99), not yet a score the search ranks by
+    for key, score in [("a", 1.0), ("b", 0.9), ("a", 0.6), ("b", 0.85), ("c", 0.99)]:
+        append_record(journal, {"fit": f"{key}{score}", "status": "ok", "key": key,
+                                "epochs": 3, "score": score})
+    append_record(journal, {"fit": "d", "status": "failed", "error": "boom"})
+    count, best = scan(tmp_path, folds=2)
+    assert count == 6 and best == pytest.approx(0.875)
+    assert scan(tmp_path, folds=1)[1] == 1.0  # one fold per candidate: the best fit

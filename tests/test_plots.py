@@ -284,7 +284,7 @@ def test_baseline_comparison(result, tmp_path):
     assert len(ax.lines) == 2  # cv=2: one line per fold
     for i, line in enumerate(ax.lines):
         np.testing.assert_allclose(line.get_ydata(), table[f"fold_{i}"].iloc[:2])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["keras_mlp", "logreg_baseline"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["KerasMLPClassifier", "LogisticRegression"]
     p = table.loc["difference", "p_value"]
     assert f"{table.loc['difference', 'mean']:+.3f}" in ax.get_title()
     assert f"p = {p:.3g}" in ax.get_title()

@@ -51,7 +51,7 @@ def test_tune_on_a_regression_target(tmp_path):
                   strategy="random", n_trials=2, cv=2, directory=tmp_path,
                   estimator_params={"epochs": 5, "nodes": 8, "n_layers": 1})
     assert isinstance(result.best_estimator_, KerasMLPRegressor)
-    assert list(result.baseline_.index) == ["keras_mlp", "ridge_baseline", "difference"]
+    assert list(result.baseline_.index) == ["KerasMLPRegressor", "RidgeCV", "difference"]
     assert result.baseline_.attrs["scoring"] == "r2"
     assert result.trials["score"].notna().all()
 
@@ -74,7 +74,9 @@ def test_cli_tune_on_a_regression_csv(tmp_path, capsys):
                      "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "Task: regression" in printed and "--task" in printed
-    assert "Comparison with RidgeCV" in printed and "Test R^2" in printed
+    assert "Comparison with the baseline on the same folds" in printed
+    assert "KerasMLPRegressor" in printed and "RidgeCV" in printed and "(r2;" in printed
+    assert "Test R^2 (test split, used once): KerasMLPRegressor " in printed
     assert (out / "report.html").exists()
 
 

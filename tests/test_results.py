@@ -128,8 +128,10 @@ def test_loading_gives_back_the_params_score_strategy_space_and_baseline(saved):
     assert loaded.strategy == "random"
     assert loaded.space == SPACE and loaded.space.names == ["nodes", "learning_rate"]
     assert repr(loaded.space) == repr(SPACE)
-    pd.testing.assert_frame_equal(loaded.baseline_, _baseline())
-    assert loaded.baseline_.attrs == {}  # the table's values come back, its attrs do not
+    pd.testing.assert_frame_equal(pd.DataFrame(loaded.baseline_), _baseline())
+    # the table's values come back, and it prints whole; of its attrs only the names
+    assert loaded.baseline_.attrs == {"names": tuple(_baseline().index[:2])}
+    assert repr(loaded.baseline_).splitlines()[0].split()[-1] == "p_value"
 
 
 def test_a_tuple_parameter_comes_back_as_a_list(tmp_path):

@@ -69,7 +69,7 @@ def test_hyperband_on_penguins_beats_095_on_the_held_out_test_split(penguins, tm
     assert len(result.trials) >= 10
     assert result.best_estimator_.score(X_test, y_test) >= 0.95  # test split used once
     baseline = result.baseline_
-    assert list(baseline.index) == ["keras_mlp", "logreg_baseline", "difference"]
+    assert list(baseline.index) == ["KerasMLPClassifier", "LogisticRegression", "difference"]
     assert 0 <= baseline.loc["difference", "p_value"] <= 1
 
 
@@ -126,3 +126,70 @@ def test_search_bookkeeping_without_training(penguins):
     with pytest.raises(ValueError, match="param='nodez'"):
         sweep(X_train, y_train, "nodez", [1])
     assert isinstance(pd.DataFrame(columns=[*TRIAL_COLUMNS, *TRIAL_TAIL]), pd.DataFrame)
+
+
+# ----------------------------------------------------------------------
+# no litter: a temporary folder lives as long as the result
+# ----------------------------------------------------------------------
+def _our_temp_folders() -> set:
+    import glob
+    import os
+    import tempfile
+
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "kerastune-*")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["random", "kt-random"])
+def test_a_temporary_search_folder_goes_with_its_result(penguins, strategy):
+    import gc
+
+    X, _, y, _ = penguins
+    before = _our_temp_folders()
+    result = tune(X, y, SearchSpace(nodes=Int(8, 16, step=8)), strategy=strategy, n_trials=1,
+                  cv=2, preprocessor=make_preprocessor(), estimator_params={"epochs": 1},
+                  compare_baseline=False)
+    made = _our_temp_folders() - before
+    assert len(made) == 1  # the search's records, while the result is in use
+    del result
+    gc.collect()
+    assert _our_temp_folders() - before == set()
+
+
+@pytest.mark.slow
+def test_a_failed_search_removes_its_temporary_folder_at_once(penguins):
+    from kerastune_kit.errors import TooManyFailures
+
+    X, _, y, _ = penguins
+    before = _our_temp_folders()
+    with pytest.raises(TooManyFailures):  # every trial diverges: the search stops
+        tune(X, y, SearchSpace(learning_rate=Categorical([1e4])), n_trials=2, cv=2,
+             preprocessor=make_preprocessor(), max_consecutive_failures=1,
+             estimator_params={"epochs": 2, "optimizer": "sgd"}, compare_baseline=False)
+    assert _our_temp_folders() - before == set()
+
+
+def test_a_given_directory_is_kept(penguins, tmp_path):
+    X, _, y, _ = penguins
+    folder = tmp_path / "kept"
+    tune(X, y, SearchSpace(nodes=Categorical([8])), n_trials=1, cv=2,
+         preprocessor=make_preprocessor(), estimator_params={"epochs": 1},
+         directory=folder, compare_baseline=False)
+    assert (folder / "search.json").exists() and (folder / "trials.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_raw_penguins_just_work_with_the_automatic_preprocessor_and_say_so(penguins):
+    X, _, y, _ = penguins  # a raw DataFrame: text columns and missing values
+    result = tune(X, y, SearchSpace(nodes=Categorical([8])), n_trials=1, cv=2,
+                  estimator_params={"epochs": 1}, compare_baseline=False)
+    assert result.preprocessing_.startswith("preprocessing: make_preprocessor()")
+    assert "non-numeric column(s) ['island', 'sex']" in result.preprocessing_
+    assert "missing values in" in result.preprocessing_
+    assert result.preprocessing_ in result.summary()
+    assert result.best_estimator_.steps[0][0] == "preprocess"
+    numeric = tune(X[["bill_length_mm"]].fillna(40.0).to_numpy(), y,
+                   SearchSpace(nodes=Categorical([8])), n_trials=1, cv=2,
+                   estimator_params={"epochs": 1}, compare_baseline=False)
+    assert numeric.preprocessing_ == "preprocessing: none (X is all numbers, no missing values)"
+    assert not hasattr(numeric.best_estimator_, "steps")

@@ -178,7 +178,7 @@ def test_a_strategy_written_outside_the_package_runs_through_tune(penguins, toy_
     assert list(result.trials.columns) == [*TRIAL_COLUMNS, *SPACE.names, *TRIAL_TAIL]
     assert result.best_params_["nodes"] in (8, 16)
     assert result.best_estimator_[-1].nodes == result.best_params_["nodes"]
-    assert list(result.baseline_.index) == ["keras_mlp", "logreg_baseline", "difference"]
+    assert list(result.baseline_.index) == ["KerasMLPClassifier", "LogisticRegression", "difference"]
     assert json.loads((tmp_path / "search.json").read_text())["strategy"] == "one-candidate"
 
 
@@ -190,7 +190,7 @@ def test_a_strategy_written_outside_the_package_runs_through_the_cli(toy_registe
                  "--set", "nodes=8,16", "--set", "n_layers=1", "--out", str(out), "-q"])
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
-    assert "Test accuracy (test split used once)" in printed
+    assert "Test accuracy (test split, used once)" in printed
     assert json.loads((out / "best_params.json").read_text())["strategy"] == "one-candidate"
     assert (out / "report.html").exists()
 

@@ -72,3 +72,22 @@ def test_a_result_shows_its_top_trials_without_curves_and_prints_short():
     assert repr(result) == ("SearchResult(strategy='random', trials=4 (3 ok), best_score_=0.9000, "
                             "best_params_={'nodes': 24})")
     assert isinstance(result.trials, pd.DataFrame) and result.baseline_ is None
+
+
+def test_a_summary_fits_a_terminal_with_rounded_numbers_and_only_telling_columns():
+    table = trials_table(_rows(), ["nodes"])
+    table["learning_rate"] = [0.0123456789, 0.05, 0.1, 0.00034]
+    result = SearchResult(trials=table, best_params_={"nodes": 24, "learning_rate": 0.0123456789},
+                          best_score_=0.9, strategy="random",
+                          space=SearchSpace(nodes=Int(8, 32, step=8)))
+    text = result.summary(2)
+    first = text.splitlines()[0]
+    assert first == ("random search: 4 trials (3 finished); best score 0.9000 with nodes=24, "
+                     "learning_rate=0.0123")
+    header = text.splitlines()[3].split()
+    assert "round" not in header and "strategy" not in header and "status" not in header
+    assert "train_curve" not in text and "error" not in header
+    assert "0.0123456789" not in text and "np.float64" not in text
+    assert len(text.splitlines()) == 6  # the header and two trials, no comparison
+    html = result._repr_html_()
+    assert html.startswith("<p><b>random search</b>") and "<table" in html

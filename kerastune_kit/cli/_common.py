@@ -2,33 +2,33 @@
 
 The :class:`Subcommand` record and :class:`CommandError`, the argparse value
 types (their errors become ``argument --cv: ...`` messages), the output
-folder check, the TensorFlow quieting and the comparison table with its
-one-sentence summary (printed by ``baseline`` and ``tune``). It imports only
-the standard library; the command modules import from here, never from
-:mod:`kerastune_kit.cli` itself.
+folder check and the TensorFlow quieting (:mod:`kerastune_kit.quiet`). It
+imports only the standard library; the command modules import from here,
+never from :mod:`kerastune_kit.cli` itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import time
+from contextlib import contextmanager
 import shutil
 import tempfile
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..quiet import quiet_tensorflow
+
 __all__ = [
     "CommandError",
-    "remove_if_empty",
     "Subcommand",
     "int_at_least",
     "fraction",
-    "writable_dir", "remove_if_empty",
+    "writable_dir",
+    "remove_if_empty",
+    "output_folder",
     "quiet_tensorflow",
-    "format_table",
-    "summary_sentence",
 ]
 
 
@@ -169,68 +169,35 @@ def remove_if_empty(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def quiet_tensorflow() -> None:
-    """Hide TensorFlow's info/warning chatter (call before importing it); draw off-screen."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    tf_logger = logging.getLogger("tensorflow")
-    if tf_logger.level == logging.NOTSET:  # respect a level the user chose
-        tf_logger.setLevel(logging.ERROR)
-
-
-# --------------------------------------------------------------------------
-# the comparison with the baseline (baseline and tune print it)
-# --------------------------------------------------------------------------
-def format_table(table) -> str:
-    """Render a :func:`~kerastune_kit.baseline.compare_with_baseline` table as text.
+@contextmanager
+def output_folder(given: Path | None, default_name: str):
+    """The command's output folder, created and checked; gone again if the command fails empty.
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        Scores per fold plus the summary rows; NaN cells print as ``-``.
+    given : Path or None
+        ``--out``; None for a new folder ``kerastune_runs/<default_name>-<time>``
+        (a second run never overwrites the first).
+    default_name : str
+        E.g. ``"sweep-nodes"``.
 
-    Returns
-    -------
-    str
-        Scores with 3 decimals, the t statistic with 2, p-values with 3
-        significant digits.
+    Yields
+    ------
+    Path
+        The folder. When the block raises and the folder was made for it,
+        the folder is removed if no file was written in it (a failed command
+        leaves no empty folder behind); what was written stays.
     """
-
-    def fmt(digits: int) -> Callable[[float], str]:
-        return lambda v: "" if v != v else f"{v:.{digits}f}"
-
-    def fmt_p(v: float) -> str:
-        if v != v:
-            return ""
-        return f"{v:.3g}" if v >= 1e-3 else f"{v:.1e}"
-
-    formatters = {col: fmt(3) for col in table.columns}
-    formatters["t_statistic"] = fmt(2)
-    formatters["p_value"] = fmt_p
-    return table.to_string(formatters=formatters, na_rep="-")
-
-
-def summary_sentence(table) -> str:
-    """One sentence saying which model scored higher and whether that is significant.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A :func:`~kerastune_kit.baseline.compare_with_baseline` table; its
-        ``attrs`` hold the two names, the number of folds and the scoring.
-
-    Returns
-    -------
-    str
-    """
-    model, baseline = table.attrs["names"]
-    diff = table.loc["difference", "mean"]
-    p = table.loc["difference", "p_value"]
-    direction = "higher" if diff > 0 else "lower" if diff < 0 else "the same"
-    amount = f"{abs(diff):.3f} {direction} than" if diff != 0 else "the same as"
-    verdict = "statistically significant" if p < 0.05 else "not statistically significant"
-    return (
-        f"On average over {table.attrs['n_splits']} folds, {model} scored {amount} "
-        f"{baseline} ({table.attrs['scoring']}; corrected resampled t-test p = {p:.3g}); "
-        f"the difference is {verdict} at the 5% level."
-    )
+    out = given or Path("kerastune_runs") / f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    made = None  # the outermost folder this command creates (kerastune_runs/, the first time)
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        made = folder
+    out = writable_dir(out)
+    try:
+        yield out
+    except BaseException:
+        if made is not None:
+            remove_if_empty(made)
+        raise

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ._common import CommandError
 
-__all__ = ["DATASETS", "load_dataset"]
+__all__ = ["DATASETS", "load_dataset", "add_dataset_arguments", "add_task_argument",
+           "choose_task"]
 
 #: Dataset names ``--dataset`` accepts besides a path to a CSV file.
 DATASETS = ("penguins", "digits", "mnist", "fashion_mnist", "cifar10")
@@ -27,6 +28,8 @@ def load_dataset(name: str, target: str | None):
     tuple
         ``(X, y, preprocessor or None, description)``. Of the Keras datasets
         only the training part is returned (their own test part is not used).
+        A CSV file gets :func:`~kerastune_kit.datasets.resolve_preprocessor`'s
+        choice for ``"auto"``, and the description says which.
 
     Raises
     ------
@@ -70,5 +73,37 @@ def load_dataset(name: str, target: str | None):
 
         raise CommandError(f"--target {target!r} is not a column of {path.name}; columns: "
                            f"{list(frame.columns)}.{did_you_mean(target, frame.columns)}")
-    return (frame.drop(columns=[target]), frame[target], datasets.make_preprocessor(),
-            f"{path.name} (target {target!r})")
+    X = frame.drop(columns=[target])
+    preprocessor, note = datasets.resolve_preprocessor("auto", X)
+    return X, frame[target], preprocessor, f"{path.name} (target {target!r}; {note})"
+
+
+def add_dataset_arguments(parser) -> None:
+    """``--dataset`` and ``--target``, as every command that trains takes them."""
+    parser.add_argument("--dataset", default="penguins",
+                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: penguins)")
+    parser.add_argument("--target", help="label column of a CSV dataset")
+
+
+def add_task_argument(parser) -> None:
+    """``--task auto|classification|regression``."""
+    parser.add_argument("--task", choices=["auto", "classification", "regression"],
+                        default="auto",
+                        help="auto (default): a numeric target with many values is regression "
+                             "(a KerasMLPRegressor scored by R^2, against RidgeCV), otherwise "
+                             "classification")
+
+
+def choose_task(args, y) -> str:
+    """The task: ``--task``, or read from the target (and said) for ``--task auto``."""
+    from .._targets import infer_task
+
+    if args.task != "auto":
+        return args.task
+    task, reason = infer_task(y)
+    if task is None:
+        raise CommandError(f"--target {args.target!r}: {reason}. Say which with "
+                           "--task classification or --task regression.")
+    if not getattr(args, "quiet", False):
+        print(f"Task: {task} ({reason}; override with --task).", flush=True)
+    return task

@@ -14,13 +14,18 @@ from pathlib import Path
 __all__ = ["scan", "progress"]
 
 
-def scan(folder: Path) -> tuple[int, float]:
-    """Count the fits recorded in ``folder`` so far and find the best score among them.
+def scan(folder: Path, folds: int = 1) -> tuple[int, float]:
+    """Count the fits recorded in ``folder`` so far and find the best score the search ranks by.
 
     Parameters
     ----------
     folder : Path
         The search's folder (``tune(directory=...)``).
+    folds : int, default 1
+        Fits per candidate (the CV folds of the scikit-learn strategies). A
+        candidate's score is the mean over its folds, as the search ranks
+        it, and counts once all of its folds are recorded; one fold alone is
+        not the search's score.
 
     Returns
     -------
@@ -30,19 +35,28 @@ def scan(folder: Path) -> tuple[int, float]:
     from ..journal import read_records  # skips a line being written right now
 
     count, best = 0, float("nan")
+    per_candidate: dict[tuple, list[float]] = {}
     for path in folder.glob("*.jsonl"):
         for record in read_records(path):
             count += 1
             score = record.get("score")
+            if score is not None and "key" in record:  # one fold of a candidate
+                per_candidate.setdefault((record["key"], record.get("epochs")), []).append(score)
+                continue
             if score is None:
                 score = max(record.get("history", {}).get("val_accuracy", [float("nan")]))
             if score == score and not best >= score:
                 best = score
+    for scores in per_candidate.values():
+        if len(scores) >= folds:
+            mean = sum(scores[:folds]) / folds
+            if mean == mean and not best >= mean:
+                best = mean
     return count, best
 
 
 @contextmanager
-def progress(folder: Path, total: int | None, label: str, enabled: bool):
+def progress(folder: Path, total: int | None, label: str, enabled: bool, folds: int = 1):
     """Show a progress bar over the fits recorded in ``folder`` while the block runs.
 
     Parameters
@@ -55,6 +69,8 @@ def progress(folder: Path, total: int | None, label: str, enabled: bool):
         Text in front of the bar, e.g. ``"random search"``.
     enabled : bool
         False shows nothing (``--quiet``).
+    folds : int, default 1
+        Fits per candidate (see :func:`scan`).
     """
     if not enabled:
         yield
@@ -69,7 +85,7 @@ def progress(folder: Path, total: int | None, label: str, enabled: bool):
 
         def watch():
             while not stop.wait(0.5):
-                count, best = scan(folder)
+                count, best = scan(folder, folds)
                 bar.update(task, completed=count, best="-" if best != best else f"{best:.3f}")
 
         thread = threading.Thread(target=watch, daemon=True)
@@ -79,6 +95,6 @@ def progress(folder: Path, total: int | None, label: str, enabled: bool):
         finally:
             stop.set()
             thread.join()
-            count, best = scan(folder)
+            count, best = scan(folder, folds)
             bar.update(task, completed=count, total=total or count,
                        best="-" if best != best else f"{best:.3f}")

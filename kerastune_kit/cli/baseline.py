@@ -1,4 +1,4 @@
-"""``kerastune-kit baseline``: a Keras MLP against logistic regression on the penguins data.
+"""``kerastune-kit baseline``: a Keras MLP against a linear model (penguins, or any ``--dataset``).
 
 Both models are scored on the same cross-validation folds of the training
 part; a corrected resampled t-test says whether the difference is
@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import (
-    Subcommand,
-    format_table,
-    fraction,
-    int_at_least,
-    quiet_tensorflow,
-    summary_sentence,
-)
+from ._common import CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow
+from ._data import add_dataset_arguments, add_task_argument, choose_task, load_dataset
 
 __all__ = ["COMMAND", "add_arguments", "run"]
 
@@ -29,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
         The sub-parser of the ``baseline`` command.
     """
+    add_dataset_arguments(parser)
+    add_task_argument(parser)
     parser.add_argument(
         "--cv", type=int_at_least(2), default=5, help="number of CV folds, >= 2 (default: 5)"
     )
@@ -50,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.2,
         help="fraction held out as an untouched test set (default: 0.2)",
     )
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's start-up log")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,52 +62,54 @@ def run(args: argparse.Namespace) -> int:
     -------
     int
         0.
+
+    Raises
+    ------
+    CommandError
+        For a bad dataset or target, or too few rows for the folds.
     """
-    quiet_tensorflow()
+    X, y, preprocessor, description = load_dataset(args.dataset, args.target)
+    task = choose_task(args, y)
+    quiet_tensorflow(verbose=args.verbose)
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 
-    from ..baseline import compare_with_baseline
-    from ..datasets import load_penguins, make_preprocessor
+    from ..baseline import compare_with_baseline, make_baseline
     from ..estimators import KerasMLPClassifier
+    from ..regressor import KerasMLPRegressor
 
-    X, y = load_penguins(return_X_y=True)
-    X_train, X_test, y_train, _ = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
-    )
-    model = Pipeline(
-        [
-            ("preprocess", make_preprocessor()),
-            (
-                "model",
-                KerasMLPClassifier(epochs=args.epochs, random_state=args.seed, verbose=0),
-            ),
-        ]
-    )
+    regression = task == "regression"
+    try:
+        X_train, X_test, y_train, _ = train_test_split(
+            X, y, test_size=args.test_size, stratify=None if regression else y,
+            random_state=args.seed)
+    except ValueError as err:  # a class too small for a stratified split
+        raise CommandError(f"--dataset {args.dataset!r}: {err}") from None
+    network = (KerasMLPRegressor if regression else KerasMLPClassifier)(
+        epochs=args.epochs, random_state=args.seed, verbose=0)
+    model = network if preprocessor is None else Pipeline(
+        [("preprocess", preprocessor), ("model", network)])
     print(
-        f"Penguins: {len(X_train)} training rows compared with {args.cv}-fold CV; "
+        f"{description}: {len(X_train)} training rows compared with {args.cv}-fold CV; "
         f"{len(X_test)} test rows held out and not used.",
         flush=True,
     )
-    table = compare_with_baseline(
-        model,
-        X_train,
-        y_train,
-        preprocessor=make_preprocessor(),
-        cv=args.cv,
-        random_state=args.seed,
-        names=("keras_mlp", "logreg_baseline"),
-    )
+    try:
+        table = compare_with_baseline(
+            model, X_train, y_train,
+            baseline=make_baseline(preprocessor, task=task, random_state=args.seed),
+            cv=args.cv, random_state=args.seed)
+    except ValueError as err:  # e.g. fewer rows of a class than folds
+        raise CommandError(f"--dataset {args.dataset!r}: {err}") from None
     print()
-    print(format_table(table))
-    print()
-    print(summary_sentence(table))
+    print(table)
     return 0
 
 
 COMMAND = Subcommand(
     "baseline",
-    "Compare a Keras MLP with logistic regression on the penguins data (same CV folds).",
+    "Compare a Keras MLP with a linear model (logistic regression, or RidgeCV for "
+    "regression) on the same CV folds (default: penguins).",
     add_arguments,
     run,
 )

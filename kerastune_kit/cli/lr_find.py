@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from ._common import (CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow,
-                      remove_if_empty, writable_dir)
+                      output_folder)
 from ._data import DATASETS, load_dataset
 from ._space_args import parse_value
 
@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the network and of the test split (default: 0)")
     parser.add_argument("--test-size", type=fraction, default=0.2,
                         help="fraction held out, as tune does; not used here (default: 0.2)")
-    parser.add_argument("--out", type=Path, default=Path("kerastune_runs") / "lr_find")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: a new kerastune_runs/lr_find-<time>)")
 
 
 def _settings(items) -> dict:
@@ -89,19 +90,13 @@ def run(args: argparse.Namespace) -> int:
     if args.high <= 10 * args.low:
         raise CommandError(f"--low {args.low:g} and --high {args.high:g} span less than one "
                            "decade: the test needs a wide range, e.g. --low 1e-6 --high 10")
-    created = not args.out.exists()
-    out = writable_dir(args.out)
-    try:
+    with output_folder(args.out, "lr_find") as out:
         return _find_into(out, args, settings)
-    except CommandError:
-        if created:
-            remove_if_empty(out)
-        raise
 
 
 def _find_into(out: Path, args: argparse.Namespace, settings: dict) -> int:
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
-    quiet_tensorflow()
+    quiet_tensorflow(verbose=getattr(args, "verbose", False))
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 

@@ -1,7 +1,9 @@
 """``kerastune-kit sweep``: vary one parameter over values, repeated over seeds.
 
 Prints the mean and spread of the training and validation scores per value
-and writes ``sweep.csv`` and ``sweep.png`` in ``--out``.
+and writes ``sweep.csv`` and ``sweep.png`` in ``--out`` (by default a new
+folder ``kerastune_runs/sweep-<param>-<time>``, so a second sweep never
+overwrites the first).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import (CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow,
-                      remove_if_empty, writable_dir)
-from ._data import load_dataset
+from ._common import (CommandError, Subcommand, fraction, int_at_least, output_folder,
+                      quiet_tensorflow)
+from ._data import add_dataset_arguments, load_dataset
 from ._space_args import parse_value
 
 __all__ = ["COMMAND", "add_arguments", "run"]
@@ -30,12 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--values", required=True,
                         help="comma-separated values, e.g. 1,2,4,8 (bounds inclusive)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
-    parser.add_argument("--dataset", default="penguins")
-    parser.add_argument("--target")
-    parser.add_argument("--epochs", type=int_at_least(1), default=10)
-    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the test split")
-    parser.add_argument("--test-size", type=fraction, default=0.2)
-    parser.add_argument("--out", type=Path, default=Path("kerastune_runs") / "sweep")
+    add_dataset_arguments(parser)
+    parser.add_argument("--epochs", type=int_at_least(1), default=10,
+                        help="epochs per fit, unless --param epochs (default: 10)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0,
+                        help="seed of the test split (default: 0)")
+    parser.add_argument("--test-size", type=fraction, default=0.2,
+                        help="fraction held out as a test set, not used by the sweep "
+                             "(default: 0.2)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: a new kerastune_runs/sweep-<param>-<time>)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's start-up log")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,19 +74,13 @@ def run(args: argparse.Namespace) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise CommandError(f"--seeds {args.seeds!r}: write integers, e.g. 0,1,2") from None
-    created = not args.out.exists()
-    out = writable_dir(args.out)
-    try:
+    with output_folder(args.out, f"sweep-{args.param}") as out:
         return _sweep_into(out, args, values, seeds)
-    except CommandError:
-        if created:
-            remove_if_empty(out)
-        raise
 
 
 def _sweep_into(out, args: argparse.Namespace, values: list, seeds: list) -> int:
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
-    quiet_tensorflow()
+    quiet_tensorflow(verbose=getattr(args, "verbose", False))
     from sklearn.model_selection import train_test_split
 
     from ..plots import plot_sweep

@@ -12,12 +12,11 @@ so a typo fails in a second.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from ._common import (CommandError, Subcommand, format_table, fraction, int_at_least,
-                      quiet_tensorflow, remove_if_empty, summary_sentence, writable_dir)
-from ._data import DATASETS, load_dataset
+from ._common import (CommandError, Subcommand, fraction, int_at_least, output_folder,
+                      quiet_tensorflow)
+from ._data import add_dataset_arguments, add_task_argument, choose_task, load_dataset
 from ._progress import progress
 from ._space_args import default_space, parse_assignments
 from ..errors import FolderInUse
@@ -55,14 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     from ..search import STRATEGIES
 
-    parser.add_argument("--dataset", default="penguins",
-                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: penguins)")
-    parser.add_argument("--target", help="label column of a CSV dataset")
-    parser.add_argument("--task", choices=["auto", "classification", "regression"],
-                        default="auto",
-                        help="auto (default): a numeric target with many values is regression "
-                             "(a KerasMLPRegressor scored by R^2, against RidgeCV), otherwise "
-                             "classification")
+    add_dataset_arguments(parser)
+    add_task_argument(parser)
     parser.add_argument("--strategy", choices=list(STRATEGIES), default="random",
                         help=_strategy_help(STRATEGIES))
     parser.add_argument("--budget", type=int_at_least(1), default=10,
@@ -90,7 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="N", help="stop after N failed trials in a row (default: 10)")
     noise = parser.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="only the final lines")
-    noise.add_argument("-v", "--verbose", action="store_true", help="the whole trials table")
+    noise.add_argument("-v", "--verbose", action="store_true",
+                       help="the whole trials table, and TensorFlow's start-up log")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,50 +112,44 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         raise CommandError("--resume continues the search in an output folder: give that folder "
                            "with --out (and the same other arguments)")
-    out = args.out or Path("kerastune_runs") / (
-        f"{Path(args.dataset).stem}-{args.strategy}-{time.strftime('%Y%m%d-%H%M%S')}")
-    created = not out.exists()
-    out = writable_dir(out)
-    # one command per output folder (its results and its search); Keras Tuner's workers
-    # share their chief's folder and leave the results to it
-    lock = None if is_keras_tuner_worker() else FolderLock(out, what="output")
-    try:
-        if lock is not None:
-            lock.acquire()
-        return _run_in(out, args)
-    except (CommandError, FolderInUse) as err:
-        if lock is not None:
-            lock.release()
-        if created:
-            remove_if_empty(out)  # a refused command leaves no empty output folder behind
-        if isinstance(err, FolderInUse):
-            raise CommandError(f"--out: {err}") from None
-        raise
-    finally:
-        if lock is not None:
-            lock.release()
+    with output_folder(args.out, f"{Path(args.dataset).stem}-{args.strategy}") as out:
+        # one command per output folder (its results and its search); Keras Tuner's
+        # workers share their chief's folder and leave the results to it
+        lock = None if is_keras_tuner_worker() else FolderLock(out, what="output")
+        try:
+            if lock is not None:
+                try:
+                    lock.acquire()
+                except FolderInUse as err:
+                    raise CommandError(f"--out: {err}") from None
+            return _run_in(out, args)
+        finally:
+            if lock is not None:
+                lock.release()  # before an empty folder is removed: the lock is a file in it
 
 
 def _run_in(out: Path, args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.set)
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
-    quiet_tensorflow()
+    quiet_tensorflow(verbose=getattr(args, "verbose", False))
     from sklearn.model_selection import train_test_split
 
     from .._inputs import check_labels, check_numeric_target
     from ..baseline import make_baseline
+    from ..comparison import model_label
     from ..errors import FolderInUse, TooManyFailures
     from ..report import write_report
     from ..results import save_result
-    from ..search import expected_fits, tune
+    from ..search import STRATEGIES, expected_fits, tune
     from ..space import SearchSpace
+    from ..trials import format_params
 
     try:
         space = SearchSpace.from_json(args.space) if args.space else default_space()
         space = space.with_values(**overrides) if overrides else space
     except (OSError, ValueError, TypeError) as err:
         raise CommandError(f"search space: {err}") from None
-    task = _task(args, y)
+    task = choose_task(args, y)
     regression = task == "regression"
     try:
         if regression:
@@ -187,7 +175,9 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     try:
         total = expected_fits(args.strategy, space, n_trials=args.budget, cv=args.cv,
                               rounds=ROUNDS)
-        with progress(search_dir, total, f"{args.strategy} search", enabled=not args.quiet):
+        folds = args.cv if STRATEGIES[args.strategy].uses_folds else 1
+        with progress(search_dir, total, f"{args.strategy} search", enabled=not args.quiet,
+                      folds=folds):
             result = tune(X_train, y_train, space, strategy=args.strategy, n_trials=args.budget,
                           cv=args.cv, max_epochs=args.max_epochs, rounds=ROUNDS,
                           preprocessor=preprocessor, estimator_params=fixed,
@@ -203,51 +193,33 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
         return 0
 
     baseline = make_baseline(preprocessor, task=task).fit(X_train, y_train)
-    linear_name, metric = ("ridge_baseline", "R^2") if regression else (
-        "logreg_baseline", "accuracy")
-    linear_words = "RidgeCV" if regression else "logistic regression"
-    test_scores = {"keras_mlp": float(result.best_estimator_.score(X_test, y_test)),
-                   linear_name: float(baseline.score(X_test, y_test))}
+    metric = "R^2" if regression else "accuracy"
+    names = (model_label(result.best_estimator_), model_label(baseline))
+    test_scores = {names[0]: float(result.best_estimator_.score(X_test, y_test)),
+                   names[1]: float(baseline.score(X_test, y_test))}
+    test_line = ", ".join(f"{name} {score:.3f}" for name, score in test_scores.items())
     try:
         paths = save_result(result, out, extra={"dataset": description, "task": task,
                                                 f"test_{'r2' if regression else 'accuracy'}":
                                                     test_scores})
         report = write_report(result, out / "report.html",
                               notes={"dataset": description, "task": task,
-                                     f"test {metric} (used once)": test_scores})
+                                     f"test {metric} (test split, used once)": test_line})
     except OSError as err:  # a full disk, a folder that became read-only
         raise CommandError(f"writing the results into {str(out)!r} failed: {err}. The search "
                            f"itself is recorded in {str(search_dir)!r}: free space, then run "
                            "the same command with --resume.") from None
     if not args.quiet:
-        table = result.trials if args.verbose else result.top(5)
-        print("\nTop trials:" if not args.verbose else "\nAll trials:")
-        print(table.drop(columns=["train_curve", "val_curve"], errors="ignore").to_string(
-            index=False, float_format=lambda v: f"{v:.4g}"))
-        print(f"\nComparison with {linear_words} on the same CV folds (training data, "
-              f"{metric}):")
-        print(format_table(result.baseline_))
-        print(summary_sentence(result.baseline_))
-    print(f"\nTest {metric} (test split used once): tuned network "
-          f"{test_scores['keras_mlp']:.3f}, {linear_words} {test_scores[linear_name]:.3f}")
-    print(f"Best parameters: {result.best_params_}")
+        if args.verbose:
+            print("\nAll trials:")
+            print(result.trials.drop(columns=["train_curve", "val_curve"], errors="ignore")
+                  .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            print()
+        print(f"\n{result.summary(5)}")
+    print(f"\nTest {metric} (test split, used once): {test_line}")
+    print(f"Best parameters: {format_params(result.best_params_)}")
     print(f"Wrote {paths['trials']}, {paths['best_params']}, {paths['best_model']} and {report}")
     return 0
-
-
-def _task(args: argparse.Namespace, y) -> str:
-    """The task: ``--task``, or read from the target (and said) for ``--task auto``."""
-    from .._targets import infer_task
-
-    if args.task != "auto":
-        return args.task
-    task, reason = infer_task(y)
-    if task is None:
-        raise CommandError(f"--target {args.target!r}: {reason}. Say which with "
-                           "--task classification or --task regression.")
-    if not args.quiet:
-        print(f"Task: {task} ({reason}; override with --task).", flush=True)
-    return task
 
 
 COMMAND = Subcommand("tune", "Search hyperparameters (default: penguins, random search) and "

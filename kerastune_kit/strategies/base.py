@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -241,6 +243,9 @@ class SearchJob:
         The search's folder (a new temporary one when none was given).
     resumed : bool
         True when the folder held this search already and it goes on from there.
+    temporary : bool
+        True when no ``directory`` was given and the job made a temporary
+        folder, which :meth:`close` removes.
     lock : FolderLock or None
         The lock on ``directory`` this process holds while the search runs
         (None in a worker process of a distributed search, which shares the
@@ -257,6 +262,7 @@ class SearchJob:
         self.settings, self.strategy = settings, strategy
         self.directory, self.resumed = directory, resumed
         self.lock: FolderLock | None = None
+        self.temporary = False
         self.prefix = "model__" if settings.preprocessor is not None else ""
 
     @classmethod
@@ -294,6 +300,7 @@ class SearchJob:
             raise InvalidParameterValue(
                 f"directory={str(directory)!r} is a file, not a folder: pass the folder that "
                 "holds (or will hold) the search's records.")
+        job.temporary = directory is None
         job.directory = Path(directory) if directory is not None else Path(
             tempfile.mkdtemp(prefix="kerastune-"))
         job.directory.mkdir(parents=True, exist_ok=True)
@@ -307,10 +314,23 @@ class SearchJob:
                 raise
         return job
 
-    def close(self) -> None:
-        """Let go of the folder's lock (nothing happens when none is held)."""
+    def close(self, keep_for=None) -> None:
+        """Let go of the folder's lock; remove the folder if the job made it as a temporary one.
+
+        A temporary folder (no ``directory`` given) is removed now, or, with
+        ``keep_for`` (the search's result), once that object is garbage
+        collected or the interpreter exits: its Keras Tuner project stays
+        readable as long as the result is in use.
+        """
         if self.lock is not None:
             self.lock.release()
+            self.lock = None
+        if not self.temporary:
+            return
+        if keep_for is None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        else:
+            weakref.finalize(keep_for, shutil.rmtree, str(self.directory), True)
 
     def estimator(self, cls=None, **params):
         """A fresh estimator with the search's fixed parameters (in a Pipeline after the preprocessor)."""
@@ -349,7 +369,12 @@ def _check_data(X, y, settings: SearchSettings, strategy: Strategy) -> None:
     from .._inputs import check_features, check_labels, check_numeric_target
 
     if settings.preprocessor is None:
-        check_features("tune", X)  # raw categories/NaN need preprocessor=make_preprocessor()
+        try:
+            check_features("tune", X)
+        except ValueError as err:  # raw categories or NaN with preprocessor=None
+            raise ValueError(f"{err} In tune, leave preprocessor='auto' (the default), which "
+                             "builds make_preprocessor() for such data, or pass "
+                             "preprocessor=make_preprocessor().") from None
     if settings.task == "regression":
         check_numeric_target("tune", y)
         return
