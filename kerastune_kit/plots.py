@@ -45,7 +45,7 @@ from .plots_training import (
     plot_lr_schedule,
 )
 
-__all__ = ["plot_best_trials", "plot_scores", "plot_param_heatmap", "plot_sweep",
+__all__ = ["plot_best_trials", "plot_scores", "plot_pareto_front", "plot_param_heatmap", "plot_sweep",
            "plot_lr_schedule", "plot_history", "plot_confusion_matrix",
            "plot_baseline_comparison", "plot_first_layer_weights", "plot_lr_find"]
 
@@ -225,6 +225,46 @@ def plot_param_heatmap(results: Any, x: str, y: str, ax: Axes | None = None,
     ax.set_yticks(range(len(y_order)), y_order)
     ax.set(xlabel=x, ylabel=y, title=f"mean score by {x} and {y}")
     ax.figure.colorbar(image, ax=ax, label="mean score")
+    return ax
+
+
+def plot_pareto_front(results: Any, x: str | None = None, y: str = "score",
+                      ax: Axes | None = None) -> Axes:
+    """A multi-objective search's trials: the Pareto front as a line, dominated trials in grey.
+
+    Parameters
+    ----------
+    results : TuneResult, loaded result or trials DataFrame
+        With a boolean ``pareto`` column (``tune(..., objectives=(...))``).
+    x : str, optional
+        The cost axis: the first of ``n_params``, ``predict_latency``,
+        ``fit_time`` the table has (``n_params`` on a log scale).
+    y : str, default "score"
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        Front trials joined in order of ``x``; dominated finished trials as
+        grey dots; pruned and failed trials are not drawn.
+    """
+    table, _ = trials_and_space(results)
+    require_columns(table, ("pareto",), "the trials table of a multi-objective search")
+    if x is None:
+        x = next((c for c in ("n_params", "predict_latency", "fit_time") if c in table.columns))
+    require_columns(table, (x, y), "the trials table")
+    ok = finished_trials(table)
+    front = ok[ok["pareto"].astype(bool)].sort_values(x, kind="stable")
+    dominated = ok[~ok["pareto"].astype(bool)]
+    ax = axes_or_new(ax)
+    ax.scatter(dominated[x], dominated[y], color="0.65", s=18, label="dominated trials")
+    ax.scatter(front[x], front[y], color="C3", s=30, zorder=3, label="Pareto front")
+    ax.step(front[x], front[y], where="post", color="C3", lw=1)
+    if x == "n_params" and len(ok) and ok[x].min() > 0:
+        ax.set_xscale("log")
+    ax.set_xlabel(x), ax.set_ylabel(y)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(f"Pareto front: {len(front)} of {len(ok)} finished trials", fontsize=10)
     return ax
 
 
