@@ -49,7 +49,9 @@ __all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD
 STRATEGY_OPTIONS = ("sampler", "pruner", "objectives", "select_best")
 
 #: What a fresh start removes from a search's folder: the records of any strategy.
-RECORD_FILES = ("*.jsonl", "optuna.db")
+RECORD_FILES = ("*.jsonl",)
+#: Whole state files of a strategy, removed by a fresh start too (Optuna's SQLite study).
+STATE_FILES = ("optuna.db",)
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,8 @@ class SearchJob:
             job.lock = FolderLock(job.directory).acquire()
             try:
                 job.resumed = open_search(job.directory, settings.record(space, X, y),
-                                          resume=settings.resume, record_files=RECORD_FILES)
+                                          resume=settings.resume, record_files=RECORD_FILES,
+                                          state_files=STATE_FILES)
             except BaseException:
                 job.close()
                 raise
