@@ -140,18 +140,25 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
     -------
     Figure
         Numbers as a scatter, other values (strings, tuples) as box plots
-        with points. Failed trials are not drawn; the title counts them.
+        with points. Pruned trials (stopped early, at the score they had
+        then) are hollow grey circles on numeric panels, left out of the box
+        plots; failed trials are not drawn. The title counts both.
     """
     table, own_space = trials_and_space(results)
     space = own_space if space is None else space
     names = _param_names(table, space, params)
     ok = finished_trials(table)
+    pruned = table[(table["status"] == "pruned") & table["score"].notna()]
     fig, axes = plt.subplots(1, len(names), sharey=True, squeeze=False,
                              figsize=(3.2 * len(names), 3.2), layout="constrained")
     for ax, name in zip(axes.ravel(), names):
         values, scores = list(ok[name]), ok["score"].to_numpy(float)
         if all_numeric(values):
             ax.scatter(np.asarray(values, float), scores, alpha=0.75, edgecolor="k", lw=0.3)
+            if len(pruned) and all_numeric(list(pruned[name])):
+                ax.scatter(np.asarray(list(pruned[name]), float), pruned["score"].to_numpy(float),
+                           facecolors="none", edgecolors="0.55", lw=0.8, label="pruned")
+                values = values + list(pruned[name])
             if is_log_param(space, name) and min(values) > 0:
                 ax.set_xscale("log")
         else:
@@ -164,8 +171,12 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
             ax.set_xticks(range(len(distinct)), distinct, rotation=30 if len(distinct) > 4 else 0)
         ax.set_xlabel(name), ax.set_title(name, fontsize=10)
     axes[0, 0].set_ylabel("score")
-    if len(table) > len(ok):
-        fig.suptitle(f"{len(table) - len(ok)} failed trial(s) not shown", fontsize=9)
+    n_failed = int((table["status"] == "failed").sum())
+    notes = ([f"{n_failed} failed trial(s) not shown"] if n_failed else []) + (
+        [f"{len(pruned)} pruned trial(s) hollow, at their score when stopped"] if len(pruned)
+        else [])
+    if notes:
+        fig.suptitle("; ".join(notes), fontsize=9)
     return fig
 
 

@@ -173,3 +173,55 @@ def test_a_multi_objective_search_returns_a_front_of_non_dominated_trials(pengui
     chosen = _tune(*penguins, tmp_path / "mine", n_trials=10, objectives=("accuracy", "n_params"),
                    select_best=lambda f: int(f.loc[f["score"].idxmax(), "trial"]))
     assert chosen.best_score_ == chosen.pareto_front_["score"].max()
+
+
+# ----------------------------------------------------------------------
+# plots and report of pruned trials and fronts, without training
+# ----------------------------------------------------------------------
+def _table():
+    import pandas as pd
+
+    from kerastune_kit.pareto import pareto_mask
+    from kerastune_kit.trials import trial_row, trials_table
+
+    rows = [trial_row(trial=i, strategy="optuna", values={"nodes": n, "learning_rate": lr},
+                      score=s, score_std=0.01, epochs_trained=e, fit_time=0.1,
+                      train_curve=[s] * e, val_curve=[s] * e, pruned=p)
+            for i, (n, lr, s, e, p) in enumerate([(8, 1e-3, 0.9, 6, False),
+                                                  (16, 1e-2, 0.95, 6, False),
+                                                  (4, 1e-4, 0.5, 1, True),
+                                                  (32, 1e-2, 0.94, 6, False),
+                                                  (8, 1e-1, float("nan"), 2, False)])]
+    table = trials_table(rows, ["nodes", "learning_rate"])
+    table["n_params"] = pd.Series([100.0, 300.0, 50.0, 900.0, float("nan")])
+    table["pareto"] = pareto_mask(table, ["accuracy", "n_params"])
+    return table
+
+
+def test_pruned_trials_are_a_status_of_their_own_never_the_best():
+    from kerastune_kit.trials import best_params
+
+    table = _table()
+    assert list(table["status"]) == ["ok", "ok", "pruned", "ok", "failed"]
+    assert table.loc[2, "error"] == "" and table.loc[2, "score"] == 0.5
+    assert best_params(table, ["nodes", "learning_rate"]) == {"nodes": 16, "learning_rate": 1e-2}
+    assert list(table["pareto"]) == [True, True, False, False, False]
+
+
+def test_plots_and_report_show_pruned_trials_and_the_front(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kerastune_kit.plots import plot_pareto_front, plot_scores
+    from kerastune_kit.report import render_report
+    from kerastune_kit.trials import SearchResult
+
+    result = SearchResult(trials=_table(), best_params_={"nodes": 8, "learning_rate": 1e-3},
+                          best_score_=0.9, strategy="optuna", space=SPACE)
+    fig = plot_scores(result)
+    assert "1 failed" in fig._suptitle.get_text() and "1 pruned" in fig._suptitle.get_text()
+    ax = plot_pareto_front(result)
+    assert ax.get_title() == "Pareto front: 2 of 3 finished trials"
+    page = render_report(result)
+    assert "1 pruned (stopped early after 1 epochs in all)" in page
+    assert "<h2>Pareto front</h2>" in page and page.count("data:image/png") >= 3
