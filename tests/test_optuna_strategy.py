@@ -225,3 +225,21 @@ def test_plots_and_report_show_pruned_trials_and_the_front(tmp_path):
     page = render_report(result)
     assert "1 pruned (stopped early after 1 epochs in all)" in page
     assert "<h2>Pareto front</h2>" in page and page.count("data:image/png") >= 3
+
+
+# ----------------------------------------------------------------------
+# the command line
+# ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_cli_runs_an_optuna_search_with_sampler_and_pruner(tmp_path, capsys):
+    from kerastune_kit.cli import main
+
+    code = main(["tune", "--strategy", "optuna", "--sampler", "random", "--pruner", "median",
+                 "--budget", "6", "--epochs", "3", "--cv", "2", "--set", "nodes=4:16:4",
+                 "--out", str(tmp_path / "run"), "-q"])
+    assert code == 0
+    assert (tmp_path / "run" / "search" / "optuna.db").exists()
+    assert (tmp_path / "run" / "report.html").exists()
+    assert main(["tune", "--strategy", "random", "--pruner", "median", "--budget", "2",
+                 "--out", str(tmp_path / "other"), "-q"]) == 2
+    assert "pruner='median' is not read by strategy='random'" in capsys.readouterr().err
