@@ -184,7 +184,7 @@ def tune(
     strategy : str, default "random"
         A name in :data:`STRATEGIES` (``"grid"``, ``"random"``, ``"halving"``,
         ``"coarse-to-fine"``, ``"hyperband"``, ``"bayesian"``, ``"kt-random"``,
-        and any registered with :func:`register_strategy`).
+        ``"optuna"``, and any registered with :func:`register_strategy`).
     n_trials : int, default 10
         Candidates for "random", "kt-random", "bayesian", and per round for
         "coarse-to-fine". "grid" tries every combination; "hyperband" and
