@@ -99,6 +99,25 @@ def test_same_seed_same_trials(penguins, tmp_path):
     assert a.trials[cols].equals(b.trials[cols])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler, pruner", [("cmaes", "hyperband"), ("random", "median"),
+                                             ("nsga2", None)])
+def test_every_named_sampler_and_pruner_runs(penguins, tmp_path, sampler, pruner):
+    result = _tune(*penguins, tmp_path, sampler=sampler, pruner=pruner, n_trials=6, epochs=4)
+    study = result.search_
+    assert type(study.sampler).__name__.lower().startswith(sampler[:4])
+    assert len(result.trials) == 6 and (result.trials["status"] != "failed").all()
+
+
+def test_gp_without_pytorch_says_how_to_install_it(penguins, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed")
+    with pytest.raises(ImportError, match="sampler='gp' needs the 'torch' package.*pip install"):
+        _tune(*penguins, tmp_path, sampler="gp", n_trials=2)
+
+
 def _epochs(result) -> int:
     return int(result.trials["epochs_trained"].sum()) * 2  # both folds train every epoch
 

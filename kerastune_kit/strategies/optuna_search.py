@@ -129,6 +129,8 @@ class OptunaStrategy(Strategy):
                 raise InvalidParameterValue(
                     f"sampler={sampler!r} is not an Optuna sampler the kit knows; use one of "
                     f"{list(SAMPLERS)} or an optuna.samplers object.")
+            if sampler in ("cmaes", "gp"):  # their own dependencies, checked before training
+                require("cmaes" if sampler == "cmaes" else "torch", f"sampler={sampler!r}")
             if sampler == "cmaes" and multi:
                 raise InvalidParameterValue(
                     f"sampler='cmaes' optimises one objective, objectives={self.objectives!r} "
@@ -225,6 +227,9 @@ class OptunaStrategy(Strategy):
     def requeue_interrupted(self, study) -> list[int]:
         """Fail the trials a killed process left running and ask for their values again.
 
+        A trial killed before it asked for any value is only failed (a new
+        trial takes its place in the budget).
+
         Only the process that holds the folder's lock calls this, before
         any worker starts, so no trial marked here is really running.
         Returns the numbers of the trials found running.
@@ -238,7 +243,8 @@ class OptunaStrategy(Strategy):
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             storage.set_trial_user_attr(trial_id, "interrupted", True)
             storage.set_trial_state_values(trial_id, TrialState.FAIL)
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            if trial.params:  # killed after asking for values: run those again
+                study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
             found.append(trial.number)
         return found
 
