@@ -92,6 +92,17 @@ class Dimension:
         """Register on a Keras Tuner ``hp`` and return this trial's actual value."""
         raise NotImplementedError
 
+    def to_optuna(self, trial, name: str):
+        """Ask an Optuna ``trial`` for a value (``trial.suggest_*``) and return the actual value."""
+        raise NotImplementedError
+
+    def to_optuna_distribution(self, name: str):
+        """The matching ``optuna.distributions`` object, e.g. for ``OptunaSearchCV``."""
+        raise NotImplementedError
+
+    def _from_optuna(self, params: Mapping, name: str):
+        raise NotImplementedError
+
     def contains(self, value) -> bool:
         """Whether ``value`` is one of the values this dimension can produce."""
         raise NotImplementedError

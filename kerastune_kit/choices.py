@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ._dimension_base import DIMENSION_TYPES, Dimension, prefixed
+from .errors import GridConversionError
 
 __all__ = ["Categorical", "Fixed"]
 _KT_TYPES = (str, int, float, bool)  # what hp.Choice / hp.Fixed accept
@@ -142,6 +143,42 @@ class Categorical(Dimension):
             )
         return self._kt[label]
 
+    def _optuna_labels(self) -> dict:
+        """Optuna choice -> actual choice: the values themselves when Optuna can store and tell
+        them apart (None, bool, int, float, str; no bool next to a number), else repr labels."""
+        plain = all(c is None or isinstance(c, (str, int, float)) for c in self.choices)
+        has_bool = any(isinstance(c, bool) for c in self.choices)
+        has_number = any(isinstance(c, (int, float)) and not isinstance(c, bool)
+                         for c in self.choices)
+        if plain and not (has_bool and has_number):
+            return {c: c for c in self.choices}
+        return {repr(c): c for c in self.choices}
+
+    def to_optuna(self, trial, name: str):
+        """``trial.suggest_categorical(name, choices)``; returns the actual choice.
+
+        Choices Optuna cannot store or tell apart (tuples such as layer sizes,
+        ``True`` next to ``1``) are offered as their ``repr`` strings
+        (``"(64, 32)"``) and mapped back here and in :meth:`SearchSpace.from_optuna`.
+        """
+        labels = self._optuna_labels()
+        return labels[trial.suggest_categorical(name, list(labels))]
+
+    def to_optuna_distribution(self, name: str):
+        """``optuna.distributions.CategoricalDistribution`` of the choices (or their labels)."""
+        from ._optional import require
+
+        return require("optuna.distributions", "Optuna conversion").CategoricalDistribution(
+            list(self._optuna_labels()))
+
+    def _from_optuna(self, params: Mapping, name: str):
+        labels = self._optuna_labels()
+        label = params[name]
+        if label not in labels:
+            raise ValueError(f"Optuna value {name}={label!r} is not one of {list(labels)}; the "
+                             "values must come from a trial that used this space.")
+        return labels[label]
+
     def contains(self, value) -> bool:
         try:
             key = _key(_plain(value, "value"))
@@ -191,6 +228,24 @@ class Fixed(Dimension):
         return self.value
 
     def _from_kt(self, values: Mapping, name: str):
+        return self.value
+
+    def to_optuna(self, trial, name: str):
+        """Nothing is asked of ``trial`` (Optuna has no fixed parameters); returns the value."""
+        return self.value
+
+    def to_optuna_distribution(self, name: str):
+        """A one-choice ``CategoricalDistribution`` (refused for a tuple: set it on the estimator)."""
+        from ._optional import require
+
+        if isinstance(self.value, tuple):
+            raise GridConversionError(
+                f"parameter {name!r} = {self!r}: Optuna cannot store a tuple choice; set "
+                f"{name}={self.value!r} on the estimator instead of searching it.")
+        return require("optuna.distributions", "Optuna conversion").CategoricalDistribution(
+            [self.value])
+
+    def _from_optuna(self, params: Mapping, name: str):
         return self.value
 
     def contains(self, value) -> bool:

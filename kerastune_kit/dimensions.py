@@ -144,6 +144,33 @@ class Int(Dimension):
     def _from_kt(self, values: Mapping, name: str) -> int:
         return self._snap(values[name])
 
+    def _optuna_check(self, name: str) -> None:
+        if self.log and self.step != 1:
+            raise GridConversionError(
+                f"parameter {name!r} = {self!r}: Optuna's log-scale integers have step 1; use "
+                f"Int({self.low}, {self.high}, log=True), or Categorical({self._grid(name)[:6]}"
+                f"{'...' if self._n > 6 else ''}) for exactly these values.")
+
+    def to_optuna(self, trial, name: str) -> int:
+        """``trial.suggest_int(name, low, high, step=step, log=log)``: exactly our values.
+
+        ``log=True`` with a step other than 1 is refused (Optuna's log
+        integers have step 1) with the fix in the message.
+        """
+        self._optuna_check(name)
+        return int(trial.suggest_int(name, self.low, self.high, step=self.step, log=self.log))
+
+    def to_optuna_distribution(self, name: str):
+        """``optuna.distributions.IntDistribution(low, high, log=log, step=step)``."""
+        from ._optional import require
+
+        self._optuna_check(name)
+        return require("optuna.distributions", "Optuna conversion").IntDistribution(
+            self.low, self.high, log=self.log, step=self.step)
+
+    def _from_optuna(self, params: Mapping, name: str) -> int:
+        return self._snap(params[name])
+
     def contains(self, value) -> bool:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             return False
@@ -358,6 +385,61 @@ class Float(Dimension):
             return self._clip(1 - w)
         return self._clip(hp.Float(name, min_value=self.low, max_value=self.high,
                                    sampling=self.scale))
+
+    def to_optuna(self, trial, name: str) -> float:
+        """Ask ``trial`` for a value; returns the value to use.
+
+        linear/log: ``trial.suggest_float(name, low, high, log=...)``. With a
+        step: ``suggest_float(name, low, high, step=step)``, snapped to our
+        exact grid value. reverse_log: Optuna has no such scale, so this asks
+        for ``name + "__one_minus"`` in ``[1 - high, 1 - low]`` on a log scale,
+        returns ``1 -`` that, and records the value used as the trial's user
+        attribute ``name`` (:meth:`SearchSpace.from_optuna` reads either).
+        """
+        if self.scale == "reverse_log":
+            w = trial.suggest_float(name + ONE_MINUS, 1 - self.high, 1 - self.low, log=True)
+            value = self._clip(1 - w)
+            trial.set_user_attr(name, value)
+            return value
+        if self.step is not None:
+            self._optuna_step_check(name)
+            return self._value_at(self._index(
+                trial.suggest_float(name, self.low, self.high, step=self.step)))
+        return self._clip(trial.suggest_float(name, self.low, self.high,
+                                              log=self.scale == "log"))
+
+    def _optuna_step_check(self, name: str) -> None:
+        from decimal import Decimal
+
+        span = Decimal(str(self.high)) - Decimal(str(self.low))
+        if span % Decimal(str(self.step)) != 0:  # Optuna would lower high, silently dropping it
+            raise GridConversionError(
+                f"parameter {name!r} = {self!r}: Optuna would not reach high={self.high!r} "
+                f"in decimal steps of {self.step!r}; use Categorical({self._grid(name)[:6]}"
+                f"{'...' if self._n > 6 else ''}) for exactly these values.")
+
+    def to_optuna_distribution(self, name: str):
+        """``optuna.distributions.FloatDistribution`` (linear, log, or linear with a step).
+
+        reverse_log has no Optuna distribution and is refused, with the fix.
+        """
+        from ._optional import require
+
+        if self.scale == "reverse_log":
+            raise GridConversionError(
+                f"parameter {name!r} = {self!r}: Optuna distributions have no reverse-log "
+                "scale (1 - value log-uniform). Inside an objective use "
+                "space.to_optuna(trial), which samples it exactly; for OptunaSearchCV use "
+                f"Float({self.low!r}, {self.high!r}) (linear) or a Categorical of the values.")
+        if self.step is not None:
+            self._optuna_step_check(name)
+        return require("optuna.distributions", "Optuna conversion").FloatDistribution(
+            self.low, self.high, log=self.scale == "log", step=self.step)
+
+    def _from_optuna(self, params: Mapping, name: str) -> float:
+        if self.scale == "reverse_log":
+            return self._clip(1 - params[name + ONE_MINUS])
+        return self._from_kt(params, name)
 
     def _from_kt(self, values: Mapping, name: str) -> float:
         if self.scale == "reverse_log":

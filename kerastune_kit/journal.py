@@ -316,7 +316,7 @@ def _read_manifest(manifest: Path) -> dict:
 
 
 def open_search(directory, settings: Mapping[str, Any], *, resume: bool,
-                record_files: Iterable[str] = ()) -> bool:
+                record_files: Iterable[str] = (), state_files: Iterable[str] = ()) -> bool:
     """Start or continue the search recorded in ``directory``; return True when resuming.
 
     ``settings`` must be JSON-safe. With ``resume=True`` and a
@@ -327,13 +327,16 @@ def open_search(directory, settings: Mapping[str, Any], *, resume: bool,
     but records there (``record_files``, a Keras Tuner project), it refuses
     (:class:`DamagedRecord`) rather than replace them. Otherwise the search
     starts afresh: ``record_files`` (names relative to ``directory``) are
-    removed and ``search.json`` is written.
+    removed and ``search.json`` is written. ``state_files`` (e.g. an Optuna
+    study's database) are treated alike, except that a resume does not read
+    them as journals: their owner checks them.
     """
+    record_files, state_files = list(record_files), list(state_files)
     folder = Path(directory)
     manifest = folder / MANIFEST
     settings = json.loads(json.dumps(dict(settings), default=stable_repr))
     if resume and not manifest.exists() and folder.is_dir():
-        leftovers = _leftover_records(folder, record_files)
+        leftovers = _leftover_records(folder, record_files + state_files)
         if leftovers:
             error = DamagedRecord(
                 f"resume=True: {str(manifest)!r} is missing, but the folder holds records "
@@ -359,7 +362,7 @@ def open_search(directory, settings: Mapping[str, Any], *, resume: bool,
                 repair_tail(path)
                 read_records(path)  # a damaged line stops the resume before anything trains
         return True
-    for name in record_files:
+    for name in record_files + state_files:
         for path in folder.glob(name):
             path.unlink()
     write_json_atomic(manifest, settings)

@@ -46,7 +46,7 @@ from .plots_training import (
     plot_lr_schedule,
 )
 
-__all__ = ["plot_best_trials", "plot_scores", "plot_param_heatmap", "plot_sweep",
+__all__ = ["plot_best_trials", "plot_scores", "plot_pareto_front", "plot_param_heatmap", "plot_sweep",
            "plot_lr_schedule", "plot_history", "plot_confusion_matrix",
            "plot_baseline_comparison", "plot_first_layer_weights", "plot_lr_find"]
 
@@ -141,18 +141,25 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
     -------
     Figure
         Numbers as a scatter, other values (strings, tuples) as box plots
-        with points. Failed trials are not drawn; the title counts them.
+        with points. Pruned trials (stopped early, at the score they had
+        then) are hollow grey circles on numeric panels, left out of the box
+        plots; failed trials are not drawn. The title counts both.
     """
     table, own_space = trials_and_space(results)
     space = own_space if space is None else space
     names = _param_names(table, space, params)
     ok = finished_trials(table)
+    pruned = table[(table["status"] == "pruned") & table["score"].notna()]
     fig, axes = plt.subplots(1, len(names), sharey=True, squeeze=False,
                              figsize=(3.2 * len(names), 3.2), layout="constrained")
     for ax, name in zip(axes.ravel(), names):
         values, scores = list(ok[name]), ok["score"].to_numpy(float)
         if all_numeric(values):
             ax.scatter(np.asarray(values, float), scores, alpha=0.75, edgecolor="k", lw=0.3)
+            if len(pruned) and all_numeric(list(pruned[name])):
+                ax.scatter(np.asarray(list(pruned[name]), float), pruned["score"].to_numpy(float),
+                           facecolors="none", edgecolors="0.55", lw=0.8, label="pruned")
+                values = values + list(pruned[name])
             if is_log_param(space, name) and min(values) > 0:
                 ax.set_xscale("log")
             elif all(isinstance(v, numbers.Integral) for v in values):
@@ -167,8 +174,12 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
             ax.set_xticks(range(len(distinct)), distinct, rotation=30 if len(distinct) > 4 else 0)
         ax.set_xlabel(name), ax.set_title(name, fontsize=10)
     axes[0, 0].set_ylabel("score")
-    if len(table) > len(ok):
-        fig.suptitle(f"{len(table) - len(ok)} failed trial(s) not shown", fontsize=9)
+    n_failed = int((table["status"] == "failed").sum())
+    notes = ([f"{n_failed} failed trial(s) not shown"] if n_failed else []) + (
+        [f"{len(pruned)} pruned trial(s) hollow, at their score when stopped"] if len(pruned)
+        else [])
+    if notes:
+        fig.suptitle("; ".join(notes), fontsize=9)
     return fig
 
 
@@ -228,6 +239,46 @@ def plot_param_heatmap(results: Any, x: str, y: str, ax: Axes | None = None,
     ax.set_yticks(range(len(y_order)), y_order)
     ax.set(xlabel=x, ylabel=y, title=f"mean score by {x} and {y}")
     ax.figure.colorbar(image, ax=ax, label="mean score")
+    return ax
+
+
+def plot_pareto_front(results: Any, x: str | None = None, y: str = "score",
+                      ax: Axes | None = None) -> Axes:
+    """A multi-objective search's trials: the Pareto front as a line, dominated trials in grey.
+
+    Parameters
+    ----------
+    results : TuneResult, loaded result or trials DataFrame
+        With a boolean ``pareto`` column (``tune(..., objectives=(...))``).
+    x : str, optional
+        The cost axis: the first of ``n_params``, ``predict_latency``,
+        ``fit_time`` the table has (``n_params`` on a log scale).
+    y : str, default "score"
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        Front trials joined in order of ``x``; dominated finished trials as
+        grey dots; pruned and failed trials are not drawn.
+    """
+    table, _ = trials_and_space(results)
+    require_columns(table, ("pareto",), "the trials table of a multi-objective search")
+    if x is None:
+        x = next((c for c in ("n_params", "predict_latency", "fit_time") if c in table.columns))
+    require_columns(table, (x, y), "the trials table")
+    ok = finished_trials(table)
+    front = ok[ok["pareto"].astype(bool)].sort_values(x, kind="stable")
+    dominated = ok[~ok["pareto"].astype(bool)]
+    ax = axes_or_new(ax)
+    ax.scatter(dominated[x], dominated[y], color="0.65", s=18, label="dominated trials")
+    ax.scatter(front[x], front[y], color="C3", s=30, zorder=3, label="Pareto front")
+    ax.step(front[x], front[y], where="post", color="C3", lw=1)
+    if x == "n_params" and len(ok) and ok[x].min() > 0:
+        ax.set_xscale("log")
+    ax.set_xlabel(x), ax.set_ylabel(y)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(f"Pareto front: {len(front)} of {len(ok)} finished trials", fontsize=10)
     return ax
 
 

@@ -58,6 +58,9 @@ def _figures(result) -> list[tuple[str, Any]]:
         if len(numeric) >= 2:
             made.append((f"Mean score by {numeric[0]} and {numeric[1]}",
                          lambda: plots.plot_param_heatmap(result, numeric[0], numeric[1]).figure))
+    if "pareto" in trials.columns and trials["pareto"].astype(bool).any():
+        made.append(("Pareto front: the non-dominated trials (red) and the dominated ones (grey)",
+                     lambda: plots.plot_pareto_front(result).figure))
     if getattr(result, "baseline_", None) is not None:
         made.append(("Per-fold scores, tuned network against the linear baseline (paired)",
                      lambda: plots.plot_baseline_comparison(result.baseline_).figure))
@@ -87,9 +90,14 @@ def render_report(result, *, title: str = "kerastune_kit search report",
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     trials = result.trials
     n_ok = int((trials["status"] == "ok").sum())
+    n_pruned = int((trials["status"] == "pruned").sum())
+    pruned_epochs = int(trials.loc[trials["status"] == "pruned", "epochs_trained"].sum())
+    pruned = (f", {n_pruned} pruned (stopped early after {pruned_epochs} epochs in all)"
+              if n_pruned else "")
     summary = {
         "strategy": result.strategy,
-        "trials": f"{len(trials)} ({n_ok} finished, {len(trials) - n_ok} failed)",
+        "trials": f"{len(trials)} ({n_ok} finished, {len(trials) - n_ok - n_pruned} failed"
+                  f"{pruned})",
         "best score": f"{result.best_score_:.4f}",
         "best parameters": format_params(result.best_params_),
         **{k: _text(v) for k, v in (notes or {}).items()},
@@ -99,6 +107,11 @@ def render_report(result, *, title: str = "kerastune_kit search report",
     parts.append(f"<h2>Summary</h2><table>{rows}</table>")
     parts.append("<h2>Top trials</h2>" + display_table(result.top(10)).to_html(index=False,
                                                                                border=0))
+    if "pareto" in trials.columns and trials["pareto"].astype(bool).any():
+        front = trials[trials["pareto"].astype(bool)]
+        parts.append("<h2>Pareto front</h2><p class='note'>Trials no other trial beats in every "
+                     "objective; the refitted one was chosen among them.</p>"
+                     + display_table(front).to_html(index=False, border=0))
     comparison = getattr(result, "baseline_", None)
     if comparison is not None:
         names = list(comparison.index[:2])

@@ -17,6 +17,10 @@ registered here under its name (:data:`STRATEGIES`):
     :class:`~kerastune_kit.hypermodel.MLPHyperModel`, validated on a
     stratified split carved from the training data (the preprocessor is
     fitted on the rest only).
+``"optuna"``
+    Optuna's samplers (TPE, CMA-ES, GP, random, NSGA-II) and pruners on
+    stratified CV folds, one epoch at a time; the study is an SQLite file in
+    the search's folder; several objectives give a Pareto front.
 
 Whatever the strategy, the result has the same tidy table: one row per trial
 (:mod:`kerastune_kit.trials`). A new strategy is one class and one
@@ -38,9 +42,10 @@ from ._validation import check_choice, check_number, did_you_mean
 from .errors import InvalidParameterValue
 from .strategies import (
     BayesianStrategy, CoarseToFineStrategy, GridStrategy, HalvingStrategy, HyperbandStrategy,
-    KerasTunerRandomStrategy, RandomStrategy, SearchJob, SearchSettings, Strategy,
+    KerasTunerRandomStrategy, OptunaStrategy, RandomStrategy, SearchJob, SearchSettings, Strategy,
 )
 from .strategies.base import split_for_validation
+from .journal import plain
 from .trials import TRIAL_COLUMNS, TRIAL_TAIL, SearchResult, best_params
 
 __all__ = ["tune", "TuneResult", "sweep", "STRATEGIES", "register_strategy", "expected_fits",
@@ -79,7 +84,7 @@ def register_strategy(strategy: type[Strategy]) -> type[Strategy]:
 
 
 for _strategy in (GridStrategy, RandomStrategy, HalvingStrategy, CoarseToFineStrategy,
-                  HyperbandStrategy, BayesianStrategy, KerasTunerRandomStrategy):
+                  HyperbandStrategy, BayesianStrategy, KerasTunerRandomStrategy, OptunaStrategy):
     register_strategy(_strategy)
 
 
@@ -103,7 +108,7 @@ class TuneResult(SearchResult):
     ----------
     trials : DataFrame
         One row per trial, the same columns for every strategy:
-        ``trial, round, strategy, status ("ok"/"failed"), score, score_std``,
+        ``trial, round, strategy, status ("ok"/"failed"/"pruned"), score, score_std``,
         one column per searched parameter, then ``epochs_trained, fit_time``
         (seconds), ``error`` and ``train_curve`` / ``val_curve`` (per-epoch
         accuracy lists). ``score`` is the mean cross-validated accuracy
@@ -123,15 +128,21 @@ class TuneResult(SearchResult):
     spaces_ : list of SearchSpace
         The space of each round (one entry except for coarse-to-fine).
     search_ : object
-        The strategy's search object (scikit-learn search or Keras Tuner tuner).
+        The strategy's search object (scikit-learn search, Keras Tuner tuner,
+        Optuna study).
     preprocessing_ : str or None
         What ``preprocessor="auto"`` chose and why (None when one was given).
+    pareto_front_ : DataFrame or None
+        A multi-objective search's non-dominated trials (rows of ``trials``,
+        whose ``pareto`` column marks them), best accuracy first; None for
+        one objective. ``best_*`` describe the trial chosen from it.
     """
 
     best_estimator_: Any = None
     spaces_: list = field(default_factory=list)
     search_: Any = None
     preprocessing_: str | None = None
+    pareto_front_: Any = None
 
 
 def tune(
@@ -158,6 +169,10 @@ def tune(
     resume: bool = False,
     max_consecutive_failures: int | None = 10,
     task: str = "auto",
+    sampler: Any = None,
+    pruner: Any = None,
+    objectives: Sequence[str] | None = None,
+    select_best: Any = None,
 ) -> TuneResult | None:
     """Search ``space`` with one strategy and return a :class:`TuneResult`.
 
@@ -173,7 +188,7 @@ def tune(
     strategy : str, default "random"
         A name in :data:`STRATEGIES` (``"grid"``, ``"random"``, ``"halving"``,
         ``"coarse-to-fine"``, ``"hyperband"``, ``"bayesian"``, ``"kt-random"``,
-        and any registered with :func:`register_strategy`).
+        ``"optuna"``, and any registered with :func:`register_strategy`).
     n_trials : int, default 10
         Candidates for "random", "kt-random", "bayesian", and per round for
         "coarse-to-fine". "grid" tries every combination; "hyperband" and
@@ -245,6 +260,32 @@ def tune(
         10 distinct integers are classes, non-integer numbers or at least 30
         distinct values a regression target; anything between is refused with
         a message asking for ``task``.
+    sampler : str or optuna sampler, optional
+        ``strategy="optuna"`` only: ``"tpe"`` (the default for one
+        objective), ``"cmaes"``, ``"gp"`` (needs PyTorch), ``"random"``,
+        ``"nsga2"`` (the default for several objectives), or an
+        ``optuna.samplers`` object. Named samplers are seeded from
+        ``random_state`` (each process and each resume with its own seed).
+    pruner : str or optuna pruner, optional
+        ``strategy="optuna"`` only: ``"median"``, ``"halving"`` (successive
+        halving, ``factor``), ``"hyperband"`` (``factor``), an
+        ``optuna.pruners`` object, or None (no pruning). Each trial reports
+        its mean accuracy on the scoring folds after every epoch (``step`` =
+        epochs trained); a pruned trial gets status "pruned" and keeps its
+        score so far and the epochs it trained. With ``strategy="optuna"``
+        ``n_jobs`` is the number of processes sharing the study (see the
+        README's Optuna section).
+    objectives : tuple of str, optional
+        ``strategy="optuna"`` only: several of ``"accuracy"`` (maximised),
+        ``"n_params"``, ``"fit_time"``, ``"predict_latency"`` (minimised)
+        make a Pareto search (NSGA-II unless ``sampler`` says otherwise; no
+        pruning). ``"accuracy"`` must be one of them.
+    select_best : callable, optional
+        Multi-objective searches: ``select_best(front) -> trial`` picks the
+        trial to refit from the Pareto front (a trials-table DataFrame).
+        By default (:func:`kerastune_kit.pareto.smallest_within_noise`): the
+        trials whose accuracy is within one standard error (across folds) of
+        the best, and of those the one lowest in the next objective.
 
     Returns
     -------
@@ -264,7 +305,10 @@ def tune(
         factor=factor, rounds=rounds, top_k=top_k, callbacks=callbacks, directory=directory,
         project_name=project_name, random_state=random_state, n_jobs=n_jobs,
         compare_baseline=compare_baseline, resume=resume,
-        max_consecutive_failures=max_consecutive_failures, task=task)
+        max_consecutive_failures=max_consecutive_failures, task=task, sampler=sampler,
+        pruner=pruner, objectives=None if objectives is None else (
+            tuple(objectives) if isinstance(objectives, list) else objectives),
+        select_best=select_best)
     job = SearchJob.open(X, y, space, cls(settings))
     result = None
     try:
@@ -272,12 +316,17 @@ def tune(
         if outcome is None:  # a worker process of a distributed search: the chief reports
             return None
         trials = outcome.trials
-        failed = trials[trials["status"] != "ok"]
+        failed = trials[trials["status"] == "failed"]
         if len(failed):
             warnings.warn(f"{len(failed)} of {len(trials)} trials failed (first error: "
                           f"{failed['error'].iloc[0]}); see the trials table's error column.",
                           UserWarning, stacklevel=2)
-        best = best_params(trials, space.names)
+        if outcome.best is None:
+            best = best_params(trials, space.names)
+            best_score = float(trials.loc[trials["status"] == "ok", "score"].max())
+        else:  # the strategy chose (a multi-objective search)
+            best = {name: plain(trials.loc[outcome.best, name]) for name in space.names}
+            best_score = float(trials.loc[outcome.best, "score"])
         best_estimator = job.refit({**best, **outcome.refit_params})
         baseline = None
         if compare_baseline:
@@ -289,11 +338,11 @@ def tune(
                 clone(best_estimator), X, y, preprocessor=preprocessor, cv=cv,
                 random_state=0 if random_state is None else random_state)
         result = TuneResult(
-            trials=trials, best_params_=best,
-            best_score_=float(trials.loc[trials["status"] == "ok", "score"].max()),
+            trials=trials, best_params_=best, best_score_=best_score,
             strategy=settings.strategy, space=space, baseline_=baseline,
             best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
-            search_=outcome.search, preprocessing_=preprocessing)
+            search_=outcome.search, preprocessing_=preprocessing,
+            pareto_front_=outcome.pareto_front)
         return result
     finally:
         job.close(keep_for=result)  # a temporary folder lives as long as the result

@@ -6,6 +6,8 @@ A :class:`SearchSpace` maps parameter names to dimensions (:class:`Int`,
 * ``to_param_grid()`` for ``GridSearchCV``,
 * ``to_param_distributions()`` for ``RandomizedSearchCV``,
 * ``to_keras_tuner(hp)`` inside a Keras Tuner ``build(hp)`` function,
+* ``to_optuna(trial)`` inside an Optuna objective (``to_optuna_distributions()``
+  for ``OptunaSearchCV``),
 * ``sample(rng, n)`` for a plain random search,
 * ``narrow(good)`` for coarse-to-fine search around the best trials.
 
@@ -243,6 +245,65 @@ class SearchSpace:
                 f"values lack the Keras Tuner keys {missing} (got {sorted(values)}); pass the "
                 "values of a trial whose model was built with this space's to_keras_tuner(hp)."
             )
+        return out
+
+    def to_optuna(self, trial) -> dict[str, Any]:
+        """Ask an Optuna ``trial`` for every dimension; returns ``{name: actual value}``.
+
+        Int -> ``suggest_int`` (step, log), Float -> ``suggest_float`` (log;
+        a step is snapped to our exact grid value), Categorical ->
+        ``suggest_categorical`` (tuples and bool-next-to-number choices as
+        ``repr`` labels), Fixed -> not asked. reverse_log samples
+        ``name + "__one_minus"`` log-uniformly and records the value used as
+        the trial's user attribute ``name``. What Optuna cannot express
+        (``Int(..., step=s, log=True)`` with ``s > 1``) raises
+        :class:`GridConversionError` with the fix, before anything is asked.
+
+        Examples
+        --------
+        >>> import optuna  # doctest: +SKIP
+        >>> def objective(trial):  # doctest: +SKIP
+        ...     params = space.to_optuna(trial)
+        ...     return cross_val_score(KerasMLPClassifier(**params), X, y).mean()
+        """
+        self._require_nonempty("search with Optuna")
+        for name, dim in self._dims.items():  # refuse before asking for anything
+            if isinstance(dim, Int):
+                dim._optuna_check(name)
+            elif isinstance(dim, Float) and dim.step is not None:
+                dim._optuna_step_check(name)
+        return {name: dim.to_optuna(trial, name) for name, dim in self._dims.items()}
+
+    def to_optuna_distributions(self, prefix: str = "") -> dict[str, Any]:
+        """``{prefix + name: optuna distribution}``, e.g. for ``OptunaSearchCV``'s ``param_distributions``.
+
+        reverse_log Floats and tuple Fixed values have no Optuna distribution
+        and are refused with the fix (:class:`GridConversionError`).
+        """
+        self._check_prefix(prefix)
+        self._require_nonempty("search with Optuna")
+        return {prefix + name: dim.to_optuna_distribution(name)
+                for name, dim in self._dims.items()}
+
+    def from_optuna(self, params: Mapping, prefix: str = "") -> dict[str, Any]:
+        """Map an Optuna trial's ``params`` back to the actual parameter values.
+
+        Undoes the reverse_log (``name__one_minus``) and choice-label
+        encodings; ``prefix`` is stripped from the keys first.
+        """
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params={params!r} (type {type(params).__name__}) must be a "
+                            "mapping such as trial.params.")
+        plain = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+        out, missing = {}, []
+        for name, dim in self._dims.items():
+            try:
+                out[name] = dim._from_optuna(plain, name)
+            except KeyError:
+                missing.append(name)
+        if missing:
+            raise ValueError(f"params lack {missing} (got {sorted(params)}); pass the params of "
+                             "a trial that used this space's to_optuna(trial).")
         return out
 
     def sample(self, rng: np.random.Generator | int | None = None, n: int = 1) -> list[dict]:

@@ -21,14 +21,16 @@ import pandas as pd
 
 from .journal import plain
 
-__all__ = ["TRIAL_COLUMNS", "TRIAL_TAIL", "CURVE_COLUMNS", "trial_row", "trials_table",
-           "mean_curve", "best_params", "SearchResult", "format_value", "format_params",
-           "display_table"]
+__all__ = ["TRIAL_COLUMNS", "TRIAL_TAIL", "STATUSES", "CURVE_COLUMNS", "trial_row",
+           "trials_table", "mean_curve", "best_params", "SearchResult", "format_value",
+           "format_params", "display_table"]
 
 #: Columns before the parameter columns.
 TRIAL_COLUMNS = ("trial", "round", "strategy", "status", "score", "score_std")
 #: Columns after the parameter columns.
 TRIAL_TAIL = ("epochs_trained", "fit_time", "error", "train_curve", "val_curve")
+#: The values of the ``status`` column: finished, failed in training, stopped early by a pruner.
+STATUSES = ("ok", "failed", "pruned")
 #: Columns holding per-epoch lists.
 CURVE_COLUMNS = ("train_curve", "val_curve")
 
@@ -36,18 +38,21 @@ CURVE_COLUMNS = ("train_curve", "val_curve")
 def trial_row(*, trial: int, strategy: str, values: Mapping[str, Any], score: float,
               score_std: float = float("nan"), round: int = 0, error: str = "",
               epochs_trained: int, fit_time: float, train_curve: Sequence[float] = (),
-              val_curve: Sequence[float] = ()) -> dict:
+              val_curve: Sequence[float] = (), pruned: bool = False) -> dict:
     """One trial as a row of the trials table.
 
     A trial with a NaN score has failed: its status is ``"failed"`` and its
     ``error`` says why (``"unknown error"`` when nothing was recorded); a
-    finished one has status ``"ok"`` and an empty ``error``.
+    finished one has status ``"ok"`` and an empty ``error``. A trial stopped
+    early by a pruner (``pruned=True``) has status ``"pruned"``, the score it
+    had when it was stopped (NaN when it reported none) and the epochs it
+    trained; it is never chosen as the best trial.
     """
     score = float(score)
-    failed = not np.isfinite(score)
+    failed = not np.isfinite(score) and not pruned
     return {
         "trial": int(trial), "round": int(round), "strategy": strategy,
-        "status": "failed" if failed else "ok",
+        "status": "pruned" if pruned else "failed" if failed else "ok",
         "score": score, "score_std": float(score_std),
         **dict(values),
         "epochs_trained": int(epochs_trained), "fit_time": float(fit_time),
@@ -176,6 +181,8 @@ class SearchResult:
 
     def __repr__(self) -> str:
         n_ok = int((self.trials["status"] == "ok").sum())
+        n_pruned = int((self.trials["status"] == "pruned").sum())
+        pruned = f", {n_pruned} pruned" if n_pruned else ""
         return (f"{type(self).__name__}(strategy={self.strategy!r}, trials={len(self.trials)} "
-                f"({n_ok} ok), best_score_={self.best_score_:.4f}, "
+                f"({n_ok} ok{pruned}), best_score_={self.best_score_:.4f}, "
                 f"best_params_={self.best_params_})")

@@ -102,7 +102,7 @@ def test_no_import_cycle_in_the_package(module_level_only):
 # lower layers never import higher ones (the shape in shared/style.md)
 LAYERS = [
     {"errors", "_validation", "_constraints", "locking", "_version", "journal", "_inputs",
-     "_targets", "quiet", "comparison",
+     "_targets", "quiet", "comparison", "_optional", "pareto",
      "space", "dimensions",
      "_dimension_base", "choices", "datasets", "trials"},
     {"builders", "_template", "fastfit", "schedules", "callbacks", "baseline"},

@@ -76,7 +76,7 @@ def test_the_files_written_are_plain_csv_and_json_and_nothing_is_pickled(saved):
         raw.decode("utf-8")  # text, not binary
     assert json.loads(paths["space"].read_text())["type"] == "SearchSpace"
     assert set(json.loads(paths["best_params"].read_text())) == {
-        "strategy", "best_score", "best_params", "extra"}
+        "strategy", "best_score", "best_params", "extra", "baseline"}  # the table's meaning
     header = paths["trials"].read_text().splitlines()[0]
     assert header == ("trial,round,strategy,status,score,score_std,nodes,learning_rate,"
                       "epochs_trained,fit_time,error,train_curve,val_curve")
@@ -129,8 +129,10 @@ def test_loading_gives_back_the_params_score_strategy_space_and_baseline(saved):
     assert loaded.space == SPACE and loaded.space.names == ["nodes", "learning_rate"]
     assert repr(loaded.space) == repr(SPACE)
     pd.testing.assert_frame_equal(pd.DataFrame(loaded.baseline_), _baseline())
-    # the table's values come back, and it prints whole; of its attrs only the names
-    assert loaded.baseline_.attrs == {"names": tuple(_baseline().index[:2])}
+    # the table's values come back, and it prints whole, with what its numbers mean
+    assert loaded.baseline_.attrs == {"scoring": "accuracy",
+                                      "names": tuple(_baseline().index[:2])}
+    assert "(accuracy; corrected resampled t-test" in repr(loaded.baseline_)
     assert repr(loaded.baseline_).splitlines()[0].split()[-1] == "p_value"
 
 
@@ -159,7 +161,8 @@ def test_extra_lands_in_best_params_json(saved, tmp_path):
     assert json.loads(paths["best_params"].read_text()) == {
         "strategy": "random", "best_score": 0.9,
         "best_params": {"nodes": 16, "learning_rate": 0.0123456789},
-        "extra": {"dataset": "penguins", "test_accuracy": 0.875}}
+        "extra": {"dataset": "penguins", "test_accuracy": 0.875},
+        "baseline": {"scoring": "accuracy"}}  # what the comparison's numbers mean
     save_result(_result(), tmp_path / "plain")
     assert json.loads((tmp_path / "plain" / "best_params.json").read_text())["extra"] == {}
 

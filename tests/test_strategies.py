@@ -63,12 +63,12 @@ SPACE = SearchSpace(nodes=Int(8, 16, step=8), learning_rate=Float(0.01, 0.03, st
 # ----------------------------------------------------------------------
 def test_the_registry_names_every_strategy_once_with_its_declared_properties():
     assert list(STRATEGIES) == ["grid", "random", "halving", "coarse-to-fine", "hyperband",
-                                "bayesian", "kt-random"]
+                                "bayesian", "kt-random", "optuna"]
     for name, cls in STRATEGIES.items():
         assert cls.name == name and issubclass(cls, Strategy)
         assert cls.summary and "\n" not in cls.summary
     on_folds = {n for n, c in STRATEGIES.items() if c.uses_folds}
-    assert on_folds == {"grid", "random", "halving", "coarse-to-fine"}
+    assert on_folds == {"grid", "random", "halving", "coarse-to-fine", "optuna"}
     assert {n for n, c in STRATEGIES.items() if c.owns_epochs} == {"halving", "hyperband"}
     assert {n for n, c in STRATEGIES.items() if not c.uses_n_trials} == {"grid", "hyperband"}
 

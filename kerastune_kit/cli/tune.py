@@ -28,6 +28,19 @@ __all__ = ["COMMAND", "ROUNDS", "add_arguments", "run"]
 ROUNDS = 2
 
 
+def _objectives(known):
+    """``--objectives``' type: comma-separated names from ``known``."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(part.strip() for part in text.split(",") if part.strip())
+        unknown = [n for n in names if n not in known]
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: give comma-separated objectives from {', '.join(known)}, e.g. "
+                "accuracy,n_params")
+        return names
+    return parse
+
+
 def _strategy_help(strategies) -> str:
     """``--strategy``'s help: every registered name with its one-line summary."""
     listed = "; ".join(f"{name}: {cls.summary}" for name, cls in strategies.items())
@@ -81,6 +94,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "fits and trials are not run again; give the same arguments")
     parser.add_argument("--max-consecutive-failures", type=int_at_least(1), default=10,
                         metavar="N", help="stop after N failed trials in a row (default: 10)")
+    from ..pareto import OBJECTIVES
+    from ..strategies.optuna_search import PRUNERS, SAMPLERS
+
+    optuna = parser.add_argument_group("--strategy optuna (pip install \"kerastune_kit[optuna]\")")
+    optuna.add_argument("--sampler", choices=SAMPLERS, default=None,
+                        help="Optuna sampler (default: tpe; nsga2 with several --objectives)")
+    optuna.add_argument("--pruner", choices=[*PRUNERS, "none"], default=None,
+                        help="stop poor trials after any epoch (default: none); pruned trials "
+                             "are kept with status 'pruned'")
+    optuna.add_argument("--objectives", type=_objectives(OBJECTIVES), default=None,
+                        metavar="A,B", help="a Pareto search over these, e.g. accuracy,n_params "
+                        f"(from {', '.join(OBJECTIVES)}); --n-jobs is the number of processes")
     noise = parser.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="only the final lines")
     noise.add_argument("-v", "--verbose", action="store_true",
@@ -126,6 +151,16 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if lock is not None:
                 lock.release()  # before an empty folder is removed: the lock is a file in it
+
+
+def _optuna_options(args: argparse.Namespace) -> dict:
+    """The Optuna options given on the command line (tune refuses them for other strategies)."""
+    options = {"sampler": getattr(args, "sampler", None),
+               "pruner": getattr(args, "pruner", None),
+               "objectives": getattr(args, "objectives", None)}
+    if options["pruner"] == "none":
+        options["pruner"] = None
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _run_in(out: Path, args: argparse.Namespace) -> int:
@@ -183,7 +218,8 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
                           preprocessor=preprocessor, estimator_params=fixed,
                           directory=search_dir, random_state=args.seed, n_jobs=args.n_jobs,
                           resume=args.resume, task=task,
-                          max_consecutive_failures=args.max_consecutive_failures)
+                          max_consecutive_failures=args.max_consecutive_failures,
+                          **_optuna_options(args))
     except (ValueError, TypeError, OSError, TooManyFailures, FolderInUse) as err:
         raise CommandError(str(err).replace("resume=True", "--resume").replace(
             "resume=False", "a run without --resume").replace(

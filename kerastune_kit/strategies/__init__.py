@@ -7,6 +7,8 @@
   coarse-to-fine, on stratified CV folds.
 * :mod:`~kerastune_kit.strategies.keras_tuner`: Hyperband, Bayesian
   optimisation and Keras Tuner's random search, on a validation split.
+* :mod:`~kerastune_kit.strategies.optuna_search`: Optuna (TPE, CMA-ES, GP,
+  random, NSGA-II; pruning; an SQLite study), on stratified CV folds.
 
 The registry that names them is :data:`kerastune_kit.search.STRATEGIES`;
 a new strategy is one class and one :func:`~kerastune_kit.search.register_strategy`.
@@ -19,6 +21,7 @@ from .base import SearchJob, SearchSettings, Strategy, StrategyOutcome
 from .keras_tuner import (
     BayesianStrategy, HyperbandStrategy, KerasTunerRandomStrategy, KerasTunerStrategy,
 )
+from .optuna_search import OptunaStrategy
 from .sklearn import (
     CoarseToFineStrategy, GridStrategy, HalvingStrategy, RandomStrategy, SklearnStrategy,
 )
@@ -27,4 +30,5 @@ __all__ = [
     "Strategy", "StrategyOutcome", "SearchSettings", "SearchJob",
     "SklearnStrategy", "GridStrategy", "RandomStrategy", "HalvingStrategy", "CoarseToFineStrategy",
     "KerasTunerStrategy", "HyperbandStrategy", "BayesianStrategy", "KerasTunerRandomStrategy",
+    "OptunaStrategy",
 ]

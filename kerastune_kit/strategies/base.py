@@ -47,8 +47,13 @@ from ..locking import FolderLock
 __all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD_FILES",
            "split_for_validation", "grid_size"]
 
+#: Settings that only some strategies read (``Strategy.options`` names those it reads).
+STRATEGY_OPTIONS = ("sampler", "pruner", "objectives", "select_best")
+
 #: What a fresh start removes from a search's folder: the records of any strategy.
 RECORD_FILES = ("*.jsonl",)
+#: Whole state files of a strategy, removed by a fresh start too (Optuna's SQLite study).
+STATE_FILES = ("optuna.db",)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ class SearchSettings:
     resume: bool = False
     max_consecutive_failures: int | None = 10
     task: str = "classification"
+    sampler: Any = None
+    pruner: Any = None
+    objectives: Any = None
+    select_best: Any = None
 
     def __post_init__(self):
         if self.task not in ("classification", "regression"):
@@ -145,7 +154,10 @@ class SearchSettings:
             random_state=self.random_state, preprocessor=stable_repr(self.preprocessor),
             project_name=self.project_name,
             estimator_params={k: stable_repr(v) for k, v in sorted(self.estimator_params.items())},
-            data=data_fingerprint(X, y))
+            data=data_fingerprint(X, y),
+            # strategy options (Optuna's), recorded only when given: older records still resume
+            **{name: stable_repr(getattr(self, name)) for name in STRATEGY_OPTIONS
+               if getattr(self, name) is not None})
 
 
 @dataclass
@@ -164,12 +176,20 @@ class StrategyOutcome:
         ``TuneResult.search_``.
     spaces : list of SearchSpace, optional
         The space of each round, when the strategy narrows it.
+    best : int, optional
+        Row label of the trial to refit, when the strategy chooses it (a
+        multi-objective search); by default the finished trial with the best
+        score.
+    pareto_front : DataFrame, optional
+        The non-dominated trials of a multi-objective search.
     """
 
     trials: Any
     refit_params: dict = field(default_factory=dict)
     search: Any = None
     spaces: list = field(default_factory=list)
+    best: Any = None
+    pareto_front: Any = None
 
 
 class Strategy:
@@ -193,6 +213,12 @@ class Strategy:
         ``n_trials`` sets how many candidates it tries.
     needs_grid : bool, default False
         Every dimension must have a finite list of values.
+    tasks : tuple of str, default ("classification", "regression")
+        The tasks it can tune; ``tune`` refuses the others before training.
+    options : tuple of str, default ()
+        The strategy options (:data:`STRATEGY_OPTIONS`: ``sampler``,
+        ``pruner``, ``objectives``, ``select_best``) it reads; giving another
+        one is refused.
     """
 
     name: ClassVar[str] = ""
@@ -201,6 +227,8 @@ class Strategy:
     owns_epochs: ClassVar[bool] = False
     uses_n_trials: ClassVar[bool] = True
     needs_grid: ClassVar[bool] = False
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: SearchSettings):
         self.settings = settings
@@ -213,6 +241,19 @@ class Strategy:
                 "'epochs' from the space and set max_epochs instead.")
         if self.needs_grid:
             space.to_param_grid()  # raises GridConversionError for continuous dimensions
+        if self.settings.task not in self.tasks:
+            kinds = {"classification": "classifiers", "regression": "regressors"}
+            raise InvalidParameterValue(
+                f"strategy={self.name!r} tunes {' and '.join(kinds[t] for t in self.tasks)} "
+                f"only (its trials are scored by accuracy), not a {self.settings.task} target; "
+                "for regression use 'random', 'grid', 'halving' or 'coarse-to-fine', which "
+                "score R^2 on cross-validation folds.")
+        for name in STRATEGY_OPTIONS:
+            if name not in self.options and getattr(self.settings, name) is not None:
+                users = "strategy='optuna'" if name != "select_best" else "a multi-objective search"
+                raise InvalidParameterValue(
+                    f"{name}={getattr(self.settings, name)!r} is not read by strategy="
+                    f"{self.name!r}; it applies to {users}. Remove it or change the strategy.")
 
     def expected_fits(self, space) -> int | None:
         """How many fits (or trials) the search records, or None when it decides as it goes."""
@@ -308,7 +349,8 @@ class SearchJob:
             job.lock = FolderLock(job.directory).acquire()
             try:
                 job.resumed = open_search(job.directory, settings.record(space, X, y),
-                                          resume=settings.resume, record_files=RECORD_FILES)
+                                          resume=settings.resume, record_files=RECORD_FILES,
+                                          state_files=STATE_FILES)
             except BaseException:
                 job.close()
                 raise

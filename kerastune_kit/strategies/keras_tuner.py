@@ -44,22 +44,12 @@ class KerasTunerStrategy(Strategy):
     """
 
     uses_folds = False
+    tasks = ("classification",)
 
     def make_tuner(self, hypermodel, common: dict):
         """The tuner to search with; ``common`` holds the options every tuner takes
         (objective, folder, seed, overwrite, failure limit)."""
         raise NotImplementedError
-
-    def check(self, space) -> None:
-        """Refuse regression: Keras Tuner's trials here are scored by validation accuracy."""
-        super().check(space)
-        if self.settings.task == "regression":
-            from .. import errors
-
-            raise errors.InvalidParameterValue(
-                f"strategy={self.name!r} tunes classifiers only (its trials are scored by "
-                "validation accuracy); for regression use 'random', 'grid', 'halving' or "
-                "'coarse-to-fine', which score R^2 on cross-validation folds.")
 
     def is_worker(self) -> bool:
         return is_keras_tuner_worker()
