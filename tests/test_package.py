@@ -103,9 +103,9 @@ def test_no_import_cycle_in_the_package(module_level_only):
 LAYERS = [
     {"errors", "_validation", "_constraints", "locking", "_version", "journal", "_inputs",
      "space", "dimensions",
-     "_dimension_base", "choices", "datasets", "trials"},
+     "_dimension_base", "choices", "datasets", "trials", "hyperband_schedule"},
     {"builders", "_template", "fastfit", "schedules", "callbacks", "baseline"},
-    {"training", "estimators", "hypermodel"},
+    {"training", "estimators", "kt_folds", "hypermodel"},
     {"strategies", "search"},
     {"results", "plots", "_plot_helpers", "plots_training", "report", "range_test"},
     {"cli", "cli_search", "__main__"},

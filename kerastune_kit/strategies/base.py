@@ -43,7 +43,10 @@ from ..journal import data_fingerprint, open_search, stable_repr
 from ..locking import FolderLock
 
 __all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD_FILES",
-           "split_for_validation", "grid_size"]
+           "split_for_validation", "grid_size", "DEFAULT_CV"]
+
+#: The folds ``cv="auto"`` means for the strategies on folds and the baseline comparison.
+DEFAULT_CV = 3
 
 #: What a fresh start removes from a search's folder: the records of any strategy.
 RECORD_FILES = ("*.jsonl",)
@@ -61,7 +64,7 @@ class SearchSettings:
 
     strategy: str
     n_trials: int = 10
-    cv: int = 3
+    cv: int | None = 3
     validation_split: float = 0.2
     preprocessor: Any = None
     estimator_params: Mapping[str, Any] = field(default_factory=dict)
@@ -77,10 +80,12 @@ class SearchSettings:
     compare_baseline: bool = True
     resume: bool = False
     max_consecutive_failures: int | None = 10
+    #: True for strategies whose trials (not scikit-learn's fits) train on the ``cv`` folds
+    folds_are_trials: bool = False
 
     def __post_init__(self):
         check_positive_int("n_trials", self.n_trials)
-        check_positive_int("cv", self.cv)
+        check_positive_int("cv", self.cv, allow_none=True)
         check_number("validation_split", self.validation_split, low=0, high=1,
                      low_inclusive=False, high_inclusive=False)
         check_positive_int("max_epochs", self.max_epochs)
@@ -111,10 +116,18 @@ class SearchSettings:
         if self.random_state is not None:
             check_param("random_state", self.random_state, owner="tune")
 
+    @property
+    def baseline_cv(self) -> int:
+        """Folds of the comparison with the baseline: ``cv``, or 3 for a search on one split."""
+        return DEFAULT_CV if self.cv is None else self.cv
+
     @classmethod
     def complete(cls, strategy: "type[Strategy]", *, estimator_params=None, callbacks=None,
-                 validation_split: float = 0.2, random_state=0, **settings) -> "SearchSettings":
-        """Settings for ``strategy``, with the estimator's fixed parameters filled in."""
+                 validation_split: float = 0.2, random_state=0, cv="auto", n_rows=None,
+                 **settings) -> "SearchSettings":
+        """Settings for ``strategy``, with ``cv="auto"`` resolved (:meth:`Strategy.resolve_cv`
+        for ``n_rows`` training rows) and the estimator's fixed parameters filled in."""
+        cv = strategy.resolve_cv(cv, n_rows)
         params = dict(estimator_params or {})
         if random_state is not None:
             params.setdefault("random_state", random_state)
@@ -123,17 +136,22 @@ class SearchSettings:
         if strategy.uses_folds:
             params.setdefault("validation_split", validation_split)
         return cls(strategy=strategy.name, estimator_params=params, callbacks=callbacks,
-                   validation_split=validation_split, random_state=random_state, **settings)
+                   validation_split=validation_split, random_state=random_state, cv=cv,
+                   folds_are_trials=strategy.folds_optional, **settings)
 
     def record(self, space, X, y) -> dict:
         """The JSON-safe description of the search kept in its folder (``search.json``).
 
         A resumed search must match it. Its keys are those of every version of
-        the kit since records began, so older records resume.
+        the kit since records began, so older records resume; a Keras Tuner
+        search on folds adds ``trial_folds`` (older ones trained on one split,
+        and resume with ``cv=None``).
         """
+        extra = {} if self.cv is None or not self.folds_are_trials else {"trial_folds": self.cv}
         return dict(
+            **extra,
             strategy=self.strategy, space=json.loads(space.to_json()), n_trials=self.n_trials,
-            cv=self.cv, validation_split=self.validation_split, max_epochs=self.max_epochs,
+            cv=self.baseline_cv, validation_split=self.validation_split, max_epochs=self.max_epochs,
             factor=self.factor, rounds=self.rounds, top_k=self.top_k,
             random_state=self.random_state, preprocessor=stable_repr(self.preprocessor),
             project_name=self.project_name,
@@ -152,6 +170,8 @@ class StrategyOutcome:
     refit_params : dict
         Settings of the refit besides the best trial's parameters, e.g. the
         epochs the best trial trained when the strategy chose them.
+    refit_rule : str
+        How the refit's epochs were chosen, when the strategy chose them.
     search : object, optional
         The search object (scikit-learn search, Keras Tuner tuner), kept as
         ``TuneResult.search_``.
@@ -162,6 +182,7 @@ class StrategyOutcome:
     trials: Any
     refit_params: dict = field(default_factory=dict)
     search: Any = None
+    refit_rule: str = ""
     spaces: list = field(default_factory=list)
 
 
@@ -186,6 +207,8 @@ class Strategy:
         ``n_trials`` sets how many candidates it tries.
     needs_grid : bool, default False
         Every dimension must have a finite list of values.
+    folds_optional : bool, default False
+        ``cv=None`` (score on one validation split) is allowed.
     """
 
     name: ClassVar[str] = ""
@@ -194,6 +217,25 @@ class Strategy:
     owns_epochs: ClassVar[bool] = False
     uses_n_trials: ClassVar[bool] = True
     needs_grid: ClassVar[bool] = False
+    folds_optional: ClassVar[bool] = False
+
+    @classmethod
+    def resolve_cv(cls, cv, n_rows: int | None = None) -> int | None:
+        """The folds a ``cv`` setting means for this strategy: ``"auto"`` is :data:`DEFAULT_CV`.
+
+        ``None`` (one validation split) is refused unless :attr:`folds_optional`.
+        """
+        if isinstance(cv, str) and cv == "auto":
+            return DEFAULT_CV
+        if cv is None and not cls.folds_optional:
+            raise InvalidParameterValue(
+                f"cv=None scores on one validation split, which strategy={cls.name!r} does not "
+                "do (it scores candidates on folds): pass a number of folds, e.g. cv=3, or "
+                "'auto'.")
+        if isinstance(cv, str):
+            raise InvalidParameterValue(f"cv={cv!r} must be a number of folds (at least 2), "
+                                        "'auto', or None (one split, Keras Tuner strategies).")
+        return cv
 
     def __init__(self, settings: SearchSettings):
         self.settings = settings
@@ -343,7 +385,9 @@ def _check_data(X, y, settings: SearchSettings, strategy: Strategy) -> None:
 
     if settings.preprocessor is None:
         check_features("tune", X)  # raw categories/NaN need preprocessor=make_preprocessor()
-    folds = settings.cv if strategy.uses_folds or settings.compare_baseline else 2
+    folds = (settings.cv if strategy.uses_folds or settings.folds_are_trials else None) or 2
+    if settings.compare_baseline:
+        folds = max(folds, settings.baseline_cv)
     labels, counts = np.unique(check_labels("tune", y).astype(str), return_counts=True)
     small = {label: int(n) for label, n in zip(labels, counts) if n < folds}
     if small:
