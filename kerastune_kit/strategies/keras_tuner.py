@@ -207,7 +207,8 @@ class KerasTunerStrategy(Strategy):
         for i, trial in enumerate(ordered):
             values = job.space.from_keras_tuner_values(trial.hyperparameters.values)
             ok = trial.status == "COMPLETED" and trial.score is not None
-            curves = {name: [curve(trial, name, fold) for fold in folds]
+            # a trial with a fold's history lost shows no curves (the warning above names it)
+            curves = {name: [[] if i in unknown else curve(trial, name, fold) for fold in folds]
                       for name in ("accuracy", "val_accuracy", "val_loss")}
             train_curve = mean_curve([{"c": c} for c in curves["accuracy"]], "c")
             key = trial_key(trial.hyperparameters.values)
