@@ -167,7 +167,11 @@ class KerasTunerStrategy(Strategy):
         return StrategyOutcome(trials, refit, search=tuner, refit_rule=rule)
 
     def trials(self, tuner, job: SearchJob):
-        """The trials table of a finished tuner (and its trials, in order)."""
+        """The trials table of a finished tuner (and its trials, in order).
+
+        Also keeps each trial's folds' best epochs (one entry with ``cv=None``)
+        in ``self._best_epochs``, for the refit's epochs.
+        """
         from ..hypermodel import error_line, trial_key
 
         from ..kt_folds import BEST_EPOCH_METRIC, STD_METRIC, best_epoch
