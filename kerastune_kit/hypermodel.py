@@ -26,6 +26,7 @@ from .builders import build_mlp
 from .errors import DamagedRecord, InvalidParameterError, RecordWriteError, TooManyFailures
 from .estimators import BUILDER_PARAMS
 from .fastfit import FastPathHints
+from .kt_folds import run_folds
 from .journal import WRITE_ERRNOS, append_record, values_key, write_error, write_json_atomic
 from .space import SearchSpace
 from .training import fit_network
@@ -73,10 +74,11 @@ class HistoryRecorder(FastPathHints, keras.callbacks.Callback):
     def touches_weights(self) -> bool:
         return False  # it reads the logs
 
-    def __init__(self, path, key: str):
+    def __init__(self, path, key: str, fold: int | None = None):
         super().__init__()
         self.path = Path(path)
         self.key = key
+        self.fold = fold
 
     def on_train_begin(self, logs=None):
         self._history: dict[str, list[float]] = {}
@@ -88,6 +90,8 @@ class HistoryRecorder(FastPathHints, keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         record = {"key": self.key, "history": self._history,
                   "steps": (self.params or {}).get("steps"), "pid": os.getpid()}
+        if self.fold is not None:  # one record a fold of a cross-validated trial
+            record["fold"] = self.fold
         append_record(self.path, record)  # one synced line (see kerastune_kit.journal)
 
 
@@ -146,7 +150,14 @@ class MLPHyperModel(kt.HyperModel):
             return build_mlp(**builder, input_shape=self.input_shape, n_classes=self.n_classes,
                              seed=self.seed)
 
-    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, fold: int | None = None,
+            **kwargs):
+        """Train ``model`` with the trial's batch size (and epochs, unless the tuner owns them).
+
+        ``fold`` numbers the fold of a cross-validated trial
+        (:mod:`kerastune_kit.kt_folds`): it goes into the history record and
+        the shuffling seed.
+        """
         values = self.params(hp)
         if "batch_size" in values:
             kwargs["batch_size"] = values["batch_size"]
@@ -156,11 +167,12 @@ class MLPHyperModel(kt.HyperModel):
         if not any(isinstance(cb, EpochTimer) for cb in callbacks):
             callbacks.append(EpochTimer())
         if self.record_path is not None:
-            callbacks.append(HistoryRecorder(self.record_path, trial_key(hp.values)))
+            callbacks.append(HistoryRecorder(self.record_path, trial_key(hp.values), fold))
         # Shuffling draws from NumPy: seed it per trial (from the hypermodel's seed
-        # and the trial's values), so a search with a seed repeats exactly.
+        # and the trial's values, and its fold), so a search with a seed repeats exactly.
+        key = trial_key(hp.values) + ("" if fold is None else f"/fold{fold}")
         seed = None if self.seed is None else int(
-            (int(self.seed) + zlib.crc32(trial_key(hp.values).encode())) % 2**31)
+            (int(self.seed) + zlib.crc32(key.encode())) % 2**31)
         x = args[0] if args else kwargs.pop("x", None)
         y = args[1] if len(args) > 1 else kwargs.pop("y", None)
         # a NaN or blown-up loss raises TrainingDiverged, a FailedTrialError: a failed
@@ -344,7 +356,29 @@ class _DurableOracle:
 
 
 class _HyperbandOracle(_DurableOracle, kt.oracles.HyperbandOracle):
-    pass
+    """Keras Tuner's Hyperband oracle; of trials with equal scores, the lower validation loss is promoted.
+
+    Keras Tuner sorts a round's finished trials by score alone (a stable
+    sort, so the first of equal scores wins). Putting each round's trials in
+    the order (score, lower ``val_loss``) first leaves that sort picking the
+    lower loss among equal scores; nothing else reads the order.
+    """
+
+    def populate_space(self, trial_id):
+        reverse = self.objective.direction == "max"
+        for bracket in self._brackets:
+            for round_info in bracket["rounds"]:
+                round_info.sort(key=lambda info: self._promotion_key(info["id"], reverse))
+        return super().populate_space(trial_id)
+
+    def _promotion_key(self, trial_id, reverse: bool):
+        trial = self.trials.get(trial_id)
+        if trial is None or trial.status != "COMPLETED" or trial.score is None:
+            return (1, 0.0, 0.0)  # unfinished: after the finished, in any order (stable)
+        loss = trial.metrics.get_last_value("val_loss") if trial.metrics.exists(
+            "val_loss") else None
+        loss = float("inf") if loss is None or loss != loss else float(loss)
+        return (0, -trial.score if reverse else trial.score, loss)
 
 
 class _BayesianOracle(_DurableOracle, kt.oracles.BayesianOptimizationOracle):
@@ -380,6 +414,12 @@ class _LeanTrials:
         if not self._is_worker():
             self.oracle.save()
         write_json_atomic(self._get_tuner_fname(), self.get_state())
+
+    def run_trial(self, trial, *args, folds=None, **kwargs):
+        """Keras Tuner's trial, or with ``folds`` one fit per fold and their mean (:func:`run_folds`)."""
+        if folds is None:
+            return super().run_trial(trial, *args, **kwargs)
+        return run_folds(self, trial, folds, **kwargs)
 
     def _try_build(self, hp):
         if not isinstance(self.hypermodel, MLPHyperModel):

@@ -281,6 +281,11 @@ def data_fingerprint(*arrays) -> str:
 def _describe_change(name: str, saved, now) -> str:
     if name == "data":
         return "the training data (X, y) differ from the saved search's"
+    if name == "trial_folds":  # Keras Tuner trials on folds (cv=k) or on one split (cv=None)
+        def said(folds):
+            return "one validation split (cv=None)" if folds is None else f"{folds} folds (cv={folds})"
+        return (f"its Keras Tuner trials were scored on {said(saved)}, now on {said(now)}; "
+                "resume with the cv it was started with")
     return f"{name} was {saved!r}, now {now!r}"
 
 

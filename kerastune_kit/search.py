@@ -14,9 +14,11 @@ registered here under its name (:data:`STRATEGIES`):
     trials of the previous one (:meth:`SearchSpace.narrow`).
 ``"hyperband"``, ``"bayesian"``, ``"kt-random"``
     Keras Tuner's Hyperband, BayesianOptimization and RandomSearch on
-    :class:`~kerastune_kit.hypermodel.MLPHyperModel`, validated on a
-    stratified split carved from the training data (the preprocessor is
-    fitted on the rest only).
+    :class:`~kerastune_kit.hypermodel.MLPHyperModel`; each trial trains on
+    the ``cv`` stratified folds of the training data and reports their mean
+    (:mod:`kerastune_kit.kt_folds`), or with ``cv=None`` on one stratified
+    split carved from the training data (the preprocessor is fitted on the
+    training part only, fold by fold).
 ``"optuna"``
     Optuna's samplers (TPE, CMA-ES, GP, random, NSGA-II) and pruners on
     stratified CV folds, one epoch at a time; the study is an SQLite file in
@@ -92,10 +94,14 @@ def _strategy_class(name) -> type[Strategy]:
     return STRATEGIES[check_choice("strategy", name, STRATEGIES, what="strategy")]
 
 
-def expected_fits(strategy: str, space, *, n_trials: int = 10, cv: int = 3,
-                  rounds: int = 2) -> int | None:
-    """How many fits (or trials) a search records, or None when the strategy decides as it goes."""
+def expected_fits(strategy: str, space, *, n_trials: int = 10, cv: int | str | None = "auto",
+                  rounds: int = 2, n_rows: int | None = None) -> int | None:
+    """How many fits (or trials) a search records, or None when the strategy decides as it goes.
+
+    ``cv`` and ``n_rows`` (the training rows, for ``cv="auto"``) are ``tune``'s.
+    """
     cls = _strategy_class(strategy)
+    cv = cls.resolve_cv(cv, n_rows)
     return cls(SearchSettings(strategy=cls.name, n_trials=n_trials, cv=cv,
                               rounds=rounds)).expected_fits(space)
 
@@ -111,9 +117,14 @@ class TuneResult(SearchResult):
         ``trial, round, strategy, status ("ok"/"failed"/"pruned"), score, score_std``,
         one column per searched parameter, then ``epochs_trained, fit_time``
         (seconds), ``error`` and ``train_curve`` / ``val_curve`` (per-epoch
-        accuracy lists). ``score`` is the mean cross-validated accuracy
-        (strategies on folds) or the best validation accuracy (Keras Tuner
-        strategies).
+        accuracy lists; mean curves over folds). ``score`` is the mean
+        cross-validated accuracy, ``score_std`` its standard deviation over
+        the folds; a Keras Tuner trial on folds scores each fold at its best
+        epoch, and with ``cv=None`` ``score`` is the best validation accuracy
+        of its one split. ``val_loss`` is the validation loss at those epochs
+        (mean over folds; NaN for the scikit-learn strategies). The best
+        trial has the highest score; among equal scores, the lowest
+        ``val_loss``; then the first.
     best_params_ : dict
     best_score_ : float
     best_estimator_ : estimator
@@ -122,7 +133,13 @@ class TuneResult(SearchResult):
         For the scikit-learn strategies it keeps the candidates'
         ``validation_split`` (its validation curve and early stopping come
         from that part); for Keras Tuner strategies it trains on all of it for
-        the best trial's number of epochs.
+        ``refit_epochs_`` epochs.
+    refit_epochs_ : int or None
+        Keras Tuner strategies: the epochs of the refit, the median of the
+        best trial's folds' best epochs, never fewer than the trial's own
+        budget (its Hyperband epochs, or its ``epochs``).
+    refit_rule_ : str
+        Which of the two set ``refit_epochs_``, with the numbers.
     baseline_ : DataFrame or None
         :func:`~kerastune_kit.compare_with_baseline` of the best estimator.
     spaces_ : list of SearchSpace
@@ -143,6 +160,8 @@ class TuneResult(SearchResult):
     search_: Any = None
     preprocessing_: str | None = None
     pareto_front_: Any = None
+    refit_epochs_: int | None = None
+    refit_rule_: str = ""
 
 
 def tune(
@@ -152,7 +171,7 @@ def tune(
     *,
     strategy: str = "random",
     n_trials: int = 10,
-    cv: int = 3,
+    cv: int | str | None = "auto",
     validation_split: float = 0.2,
     preprocessor="auto",
     estimator_params: Mapping[str, Any] | None = None,
@@ -193,13 +212,22 @@ def tune(
         Candidates for "random", "kt-random", "bayesian", and per round for
         "coarse-to-fine". "grid" tries every combination; "hyperband" and
         "halving" decide their own numbers.
-    cv : int, default 3
-        Stratified folds for the scikit-learn strategies and the baseline.
+    cv : int, "auto" or None, default "auto"
+        Stratified folds of the training data that score each candidate:
+        every fit of the scikit-learn strategies, every trial (and every
+        Hyperband round of a trial) of the Keras Tuner strategies, which
+        report the folds' mean validation accuracy to their oracle. ``None``
+        (Keras Tuner strategies only): one validation split of
+        ``validation_split``, as Keras Tuner does. ``"auto"``: 3 folds,
+        except for the Keras Tuner strategies on 5,000 training rows or more
+        (``FOLDS_BELOW_ROWS``), which use one split there (a 20% split then
+        holds 1,000 rows or more, and folds cost ``cv`` times the training).
+        The baseline comparison uses ``cv`` folds (3 with one split).
     validation_split : float, default 0.2
         Fraction held out, stratified, for validation curves and early
         stopping: of each training fold (scikit-learn strategies; the scoring
-        fold is never shown to the network) or of the training data (Keras
-        Tuner strategies, whose trials are scored on it). An explicit
+        fold is never shown to the network) or, with ``cv=None``, of the
+        training data (Keras Tuner strategies, whose trials are scored on it). An explicit
         ``estimator_params["validation_split"]`` wins for the scikit-learn
         strategies.
     preprocessor : transformer, "auto" or None, default "auto"
@@ -300,7 +328,7 @@ def tune(
 
     preprocessor, preprocessing = resolve_preprocessor(preprocessor, X)
     settings = SearchSettings.complete(
-        cls, n_trials=n_trials, cv=cv, validation_split=validation_split,
+        cls, n_trials=n_trials, cv=cv, n_rows=_n_rows(y), validation_split=validation_split,
         preprocessor=preprocessor, estimator_params=estimator_params, max_epochs=max_epochs,
         factor=factor, rounds=rounds, top_k=top_k, callbacks=callbacks, directory=directory,
         project_name=project_name, random_state=random_state, n_jobs=n_jobs,
@@ -335,14 +363,15 @@ def tune(
             from .baseline import compare_with_baseline
 
             baseline = compare_with_baseline(
-                clone(best_estimator), X, y, preprocessor=preprocessor, cv=cv,
+                clone(best_estimator), X, y, preprocessor=preprocessor, cv=settings.baseline_cv,
                 random_state=0 if random_state is None else random_state)
         result = TuneResult(
             trials=trials, best_params_=best, best_score_=best_score,
             strategy=settings.strategy, space=space, baseline_=baseline,
             best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
             search_=outcome.search, preprocessing_=preprocessing,
-            pareto_front_=outcome.pareto_front)
+            pareto_front_=outcome.pareto_front,
+            refit_epochs_=outcome.refit_params.get("epochs"), refit_rule_=outcome.refit_rule)
         return result
     finally:
         job.close(keep_for=result)  # a temporary folder lives as long as the result
@@ -369,6 +398,14 @@ def resolve_task(y, task: str = "auto") -> str:
             f"cannot tell the task from y: {reason}. Pass task='classification' or "
             "task='regression'.")
     return found
+
+
+def _n_rows(y) -> int | None:
+    """The number of training rows (for ``cv="auto"``), or None when ``y`` has no length."""
+    try:
+        return len(y)
+    except TypeError:
+        return None
 
 
 # ----------------------------------------------------------------------

@@ -22,11 +22,12 @@ import pandas as pd
 from .journal import plain
 
 __all__ = ["TRIAL_COLUMNS", "TRIAL_TAIL", "STATUSES", "CURVE_COLUMNS", "trial_row",
-           "trials_table", "mean_curve", "best_params", "SearchResult", "format_value",
-           "format_params", "display_table"]
+           "trials_table", "mean_curve", "best_params", "best_index", "ranked", "SearchResult",
+           "format_value", "format_params", "display_table"]
 
-#: Columns before the parameter columns.
-TRIAL_COLUMNS = ("trial", "round", "strategy", "status", "score", "score_std")
+#: Columns before the parameter columns. ``val_loss`` (the validation loss at the
+#: scored epochs, mean over folds; NaN where a strategy does not record it) breaks ties.
+TRIAL_COLUMNS = ("trial", "round", "strategy", "status", "score", "score_std", "val_loss")
 #: Columns after the parameter columns.
 TRIAL_TAIL = ("epochs_trained", "fit_time", "error", "train_curve", "val_curve")
 #: The values of the ``status`` column: finished, failed in training, stopped early by a pruner.
@@ -36,7 +37,8 @@ CURVE_COLUMNS = ("train_curve", "val_curve")
 
 
 def trial_row(*, trial: int, strategy: str, values: Mapping[str, Any], score: float,
-              score_std: float = float("nan"), round: int = 0, error: str = "",
+              score_std: float = float("nan"), val_loss: float = float("nan"),
+              round: int = 0, error: str = "",
               epochs_trained: int, fit_time: float, train_curve: Sequence[float] = (),
               val_curve: Sequence[float] = (), pruned: bool = False) -> dict:
     """One trial as a row of the trials table.
@@ -53,7 +55,7 @@ def trial_row(*, trial: int, strategy: str, values: Mapping[str, Any], score: fl
     return {
         "trial": int(trial), "round": int(round), "strategy": strategy,
         "status": "pruned" if pruned else "failed" if failed else "ok",
-        "score": score, "score_std": float(score_std),
+        "score": score, "score_std": float(score_std), "val_loss": float(val_loss),
         **dict(values),
         "epochs_trained": int(epochs_trained), "fit_time": float(fit_time),
         "error": (error or "unknown error") if failed else "",
@@ -76,13 +78,30 @@ def mean_curve(histories: Sequence[Mapping[str, Sequence[float]]], key: str) -> 
     return [float(np.mean([c[i] for c in curves])) for i in range(length)]
 
 
-def best_params(trials: pd.DataFrame, names: Sequence[str]) -> dict:
-    """The parameters ``names`` of the best finished trial (the first of equal scores)."""
+def ranked(trials: pd.DataFrame) -> pd.DataFrame:
+    """The finished trials, best first: the higher ``score``; of equal scores the lower
+    ``val_loss`` (NaN last); then the earlier trial."""
     ok = trials[trials["status"] == "ok"]
+    loss = ok["val_loss"] if "val_loss" in ok else pd.Series(np.nan, index=ok.index)
+    order = pd.DataFrame({"score": -ok["score"].astype(float),
+                          "loss": loss.astype(float).fillna(np.inf),
+                          "position": np.arange(len(ok))}, index=ok.index)
+    return ok.loc[order.sort_values(["score", "loss", "position"]).index]
+
+
+def best_index(trials: pd.DataFrame):
+    """The index label of the best finished trial (:func:`ranked`'s first)."""
+    ok = ranked(trials)
     if ok.empty:
         raise RuntimeError("every trial failed; see the trials table's status column and the "
                            "warnings above, and narrow the space (e.g. lower learning rates).")
-    row = ok.loc[ok["score"].idxmax()]
+    return ok.index[0]
+
+
+def best_params(trials: pd.DataFrame, names: Sequence[str]) -> dict:
+    """The parameters ``names`` of the best finished trial: the highest score, and of equal
+    scores the lowest ``val_loss``, then the first (:func:`ranked`)."""
+    row = trials.loc[best_index(trials)]
     return {name: plain(row[name]) for name in names}
 
 
@@ -113,10 +132,10 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.drop(columns=[*CURVE_COLUMNS, "error"], errors="ignore")
     constant = [c for c in ("round", "strategy", "status") if c in shown
                 and shown[c].nunique(dropna=False) <= 1]
-    empty = [c for c in ("score_std",) if c in shown and shown[c].isna().all()]
+    empty = [c for c in ("score_std", "val_loss") if c in shown and shown[c].isna().all()]
     shown = shown.drop(columns=constant + empty)
     for column in shown.columns:
-        if column in ("score", "score_std"):
+        if column in ("score", "score_std", "val_loss"):
             shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.4f}")
         elif column == "fit_time":
             shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.1f} s")
@@ -149,9 +168,9 @@ class SearchResult:
     baseline_: pd.DataFrame | None = None
 
     def top(self, k: int = 10) -> pd.DataFrame:
-        """The ``k`` best finished trials, best first, without the curve and error columns."""
-        ok = self.trials[self.trials["status"] == "ok"]
-        return ok.sort_values("score", ascending=False).head(k).drop(
+        """The ``k`` best finished trials, best first (:func:`ranked`), without the curve and
+        error columns."""
+        return ranked(self.trials).head(k).drop(
             columns=[*CURVE_COLUMNS, "error"], errors="ignore")
 
     def summary(self, k: int = 5) -> str:

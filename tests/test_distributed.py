@@ -318,8 +318,10 @@ def test_keras_tuner_chief_and_two_workers_share_one_search(tmp_path):
     ran0 = (shared / "ran-tuner0.txt")
     ran1 = (shared / "ran-tuner1.txt")
     assert ran0.exists() and ran1.exists(), sorted(p.name for p in shared.iterdir())
-    n_worker_trials = sum(len(p.read_text().split()) for p in (ran0, ran1))
-    assert n_worker_trials == 4  # one fit per trial, no retries
+    n_worker_fits = sum(len(p.read_text().split()) for p in (ran0, ran1))
+    assert n_worker_fits == 4 * 3  # one fit a fold (cv="auto": 3) per trial, no retries
+    histories = read_records(shared / "kerastune-histories.jsonl")
+    assert sorted(r["fold"] for r in histories) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
     assert not (shared / "ran-chief.txt").exists()
     assert (shared / "refit-chief.txt").read_text().split() == ["chief"]
     assert not list(shared.glob("refit-tuner*.txt"))  # workers return None, no refit

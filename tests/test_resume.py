@@ -226,10 +226,14 @@ def test_killed_while_writing_results_resumes_to_complete_results(tmp_path, unin
 
 @pytest.mark.slow
 def test_keras_tuner_search_killed_during_a_trial_reruns_only_that_trial(tmp_path, uninterrupted):
+    # the search's trials are cross-validated (cv="auto": 3 folds on 120 rows), one history
+    # record a fold; the kill lands after 2 whole trials and part of the third's folds
+    folds = 3
     project = tmp_path / "search" / "kerastune"
     histories = tmp_path / "search" / "kerastune-histories.jsonl"
     proc = _launch(tmp_path, "hyperband")
-    _kill_when(proc, lambda: len(read_records(histories)) >= 3, "3 finished trials")
+    _kill_when(proc, lambda: len(read_records(histories)) >= 2 * folds + 1,
+               "2 finished trials and a fold of the third")
 
     def trial_states():
         states = {}
@@ -240,22 +244,34 @@ def test_keras_tuner_search_killed_during_a_trial_reruns_only_that_trial(tmp_pat
 
     finished = {tid: s for tid, s in trial_states().items() if s["status"] == "COMPLETED"}
     assert len(finished) >= 2
-    keys_before = [r["key"] for r in read_records(histories)]
+    before = read_records(histories)
+    keys_before = [r["key"] for r in before]
 
     resumed = _run(tmp_path, "hyperband", "--resume")
     assert resumed["trials"] == uninterrupted["hyperband"]["trials"]
     assert resumed["best_params"] == uninterrupted["hyperband"]["best_params"]
     after = trial_states()
     assert len(after) == len(uninterrupted["hyperband"]["trials"])
-    # trials finished before the kill were not run again: one fit record each
-    keys_after = [r["key"] for r in read_records(histories)]
+    # trials finished before the kill were not run again: one fit record a fold each
+    records = read_records(histories)
+    keys_after = [r["key"] for r in records]
     assert keys_after[: len(keys_before)] == keys_before
     from kerastune_kit.hypermodel import trial_key
 
     for state in finished.values():
         key = trial_key(state["hyperparameters"]["values"])
-        assert keys_after.count(key) == 1, key
+        assert sorted(r["fold"] for r in records if r["key"] == key) == list(range(folds)), key
         assert after[state["trial_id"]]["score"] == state["score"]
+    # the trial killed part-way ran again, whole: the folds it had finished were trained
+    # again (so recorded twice), and its score is that of an uninterrupted run, the mean of
+    # one result a fold, not of the folds of both runs
+    cut = [k for k in dict.fromkeys(keys_before)
+           if k not in {trial_key(s["hyperparameters"]["values"]) for s in finished.values()}]
+    if cut:  # the kill fell inside a trial (it almost always does)
+        partial = [r["fold"] for r in before if r["key"] == cut[0]]
+        assert 0 < len(partial) <= folds
+        redone = [r["fold"] for r in records[len(before):] if r["key"] == cut[0]]
+        assert sorted(redone) == list(range(folds))
 
 
 @pytest.mark.slow

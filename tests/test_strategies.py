@@ -78,7 +78,9 @@ def test_expected_fits_come_from_the_strategies():
     assert expected_fits("grid", grid, cv=3) == 18
     assert expected_fits("random", grid, n_trials=7, cv=2) == 14
     assert expected_fits("coarse-to-fine", grid, n_trials=5, cv=3, rounds=2) == 30
-    assert expected_fits("kt-random", grid, n_trials=4) == 4
+    assert expected_fits("kt-random", grid, n_trials=4) == 4 * 3  # a history record a fold
+    assert expected_fits("kt-random", grid, n_trials=4, cv=None) == 4  # one split
+    assert expected_fits("kt-random", grid, n_trials=4, n_rows=10**5) == 4  # cv="auto", big
     assert expected_fits("hyperband", grid) is None and expected_fits("halving", grid) is None
     with pytest.raises(ValueError, match="Did you mean 'random'"):
         expected_fits("randm", grid)
@@ -116,7 +118,9 @@ def test_settings_are_checked_once_with_the_parameter_named():
     assert dict(settings.estimator_params) == {"epochs": 2, "random_state": 3,
                                                "validation_split": 0.2}
     kt = SearchSettings.complete(STRATEGIES["hyperband"], random_state=3)
-    assert "validation_split" not in kt.estimator_params  # trials are scored on one split
+    assert "validation_split" not in kt.estimator_params  # the folds' held-out parts score
+    assert kt.cv == 3 and kt.record(SPACE, np.zeros((4, 2)), np.array([0, 1, 0, 1]))[
+        "trial_folds"] == 3
 
 
 def test_the_record_keeps_the_keys_older_records_have():

@@ -39,13 +39,14 @@ def scan(folder: Path, folds: int = 1) -> tuple[int, float]:
     for path in folder.glob("*.jsonl"):
         for record in read_records(path):
             count += 1
-            score = record.get("score")
-            if score is not None and "key" in record:  # one fold of a candidate
-                per_candidate.setdefault((record["key"], record.get("epochs")), []).append(score)
+            if record.get("status", "ok") != "ok":
                 continue
-            if score is None:
+            score = record.get("score")
+            if score is None:  # a Keras Tuner fit: its best epoch, as the tuner ranks it
                 score = max(record.get("history", {}).get("val_accuracy", [float("nan")]))
-            if score == score and not best >= score:
+            if "key" in record:  # one fold of a candidate
+                per_candidate.setdefault((record["key"], record.get("epochs")), []).append(score)
+            elif score == score and not best >= score:
                 best = score
     for scores in per_candidate.values():
         if len(scores) >= folds:

@@ -54,6 +54,13 @@ def _budget_help(strategies) -> str:
             "(default: 10)").replace("%", "%%")
 
 
+def _folds(text: str):
+    """``--cv``'s value: a number of folds (at least 2), ``auto`` or ``none``."""
+    if text.strip().lower() in ("auto", "none"):
+        return None if text.strip().lower() == "none" else "auto"
+    return int_at_least(2)(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``kerastune-kit tune`` to ``parser``.
 
@@ -78,7 +85,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-epochs", type=int_at_least(1), default=10,
                         help=f"{'/'.join(n for n, c in STRATEGIES.items() if c.owns_epochs)}: "
                              "most epochs a trial gets (default: 10)")
-    parser.add_argument("--cv", type=int_at_least(2), default=3, help="CV folds (default: 3)")
+    parser.add_argument("--cv", type=_folds, default="auto",
+                        help="CV folds scoring each candidate, or 'none' for one validation "
+                             "split (Keras Tuner strategies); default 'auto': 3, but one split "
+                             "for the Keras Tuner strategies on 5000 training rows or more")
     parser.add_argument("--set", action="append", metavar="NAME=SPEC", default=[],
                         help="search NAME over SPEC: 16:256:16, 1e-4:1e-1:log, 0.2,0.4 or one "
                              "value; repeatable; replaces that name in the default space")
@@ -175,7 +185,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     from ..errors import FolderInUse, TooManyFailures
     from ..report import write_report
     from ..results import save_result
-    from ..search import STRATEGIES, expected_fits, tune
+    from ..search import expected_fits, tune
     from ..space import SearchSpace
     from ..trials import format_params
 
@@ -209,10 +219,9 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     search_dir = out / "search"
     try:
         total = expected_fits(args.strategy, space, n_trials=args.budget, cv=args.cv,
-                              rounds=ROUNDS)
-        folds = args.cv if STRATEGIES[args.strategy].uses_folds else 1
+                              rounds=ROUNDS, n_rows=len(X_train))
         with progress(search_dir, total, f"{args.strategy} search", enabled=not args.quiet,
-                      folds=folds):
+                      folds=_folds_per_candidate(args, len(X_train))):
             result = tune(X_train, y_train, space, strategy=args.strategy, n_trials=args.budget,
                           cv=args.cv, max_epochs=args.max_epochs, rounds=ROUNDS,
                           preprocessor=preprocessor, estimator_params=fixed,
@@ -256,6 +265,13 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     print(f"Best parameters: {format_params(result.best_params_)}")
     print(f"Wrote {paths['trials']}, {paths['best_params']}, {paths['best_model']} and {report}")
     return 0
+
+
+def _folds_per_candidate(args: argparse.Namespace, n_rows: int) -> int:
+    """How many recorded fits make one candidate's score (its CV folds; 1 on one split)."""
+    from ..search import STRATEGIES
+
+    return STRATEGIES[args.strategy].resolve_cv(args.cv, n_rows) or 1
 
 
 COMMAND = Subcommand("tune", "Search hyperparameters (default: penguins, random search) and "

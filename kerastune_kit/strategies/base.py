@@ -43,9 +43,13 @@ from .._validation import check_number, check_positive_int
 from ..errors import InvalidParameterType, InvalidParameterValue
 from ..journal import data_fingerprint, open_search, stable_repr
 from ..locking import FolderLock
+from ._data import check_data, check_preprocessor, split_for_validation
 
 __all__ = ["SearchSettings", "Strategy", "StrategyOutcome", "SearchJob", "RECORD_FILES",
-           "split_for_validation", "grid_size"]
+           "split_for_validation", "grid_size", "DEFAULT_CV"]
+
+#: The folds ``cv="auto"`` means for the strategies on folds and the baseline comparison.
+DEFAULT_CV = 3
 
 #: Settings that only some strategies read (``Strategy.options`` names those it reads).
 STRATEGY_OPTIONS = ("sampler", "pruner", "objectives", "select_best")
@@ -68,7 +72,7 @@ class SearchSettings:
 
     strategy: str
     n_trials: int = 10
-    cv: int = 3
+    cv: int | None = 3
     validation_split: float = 0.2
     preprocessor: Any = None
     estimator_params: Mapping[str, Any] = field(default_factory=dict)
@@ -89,13 +93,15 @@ class SearchSettings:
     pruner: Any = None
     objectives: Any = None
     select_best: Any = None
+    #: True for strategies whose trials (not scikit-learn's fits) train on the ``cv`` folds
+    folds_are_trials: bool = False
 
     def __post_init__(self):
         if self.task not in ("classification", "regression"):
             raise InvalidParameterValue(
                 f"task={self.task!r} must be 'classification', 'regression' or 'auto'.")
         check_positive_int("n_trials", self.n_trials)
-        check_positive_int("cv", self.cv)
+        check_positive_int("cv", self.cv, allow_none=True)
         check_number("validation_split", self.validation_split, low=0, high=1,
                      low_inclusive=False, high_inclusive=False)
         check_positive_int("max_epochs", self.max_epochs)
@@ -126,10 +132,18 @@ class SearchSettings:
         if self.random_state is not None:
             check_param("random_state", self.random_state, owner="tune")
 
+    @property
+    def baseline_cv(self) -> int:
+        """Folds of the comparison with the baseline: ``cv``, or 3 for a search on one split."""
+        return DEFAULT_CV if self.cv is None else self.cv
+
     @classmethod
     def complete(cls, strategy: "type[Strategy]", *, estimator_params=None, callbacks=None,
-                 validation_split: float = 0.2, random_state=0, **settings) -> "SearchSettings":
-        """Settings for ``strategy``, with the estimator's fixed parameters filled in."""
+                 validation_split: float = 0.2, random_state=0, cv="auto", n_rows=None,
+                 **settings) -> "SearchSettings":
+        """Settings for ``strategy``, with ``cv="auto"`` resolved (:meth:`Strategy.resolve_cv`
+        for ``n_rows`` training rows) and the estimator's fixed parameters filled in."""
+        cv = strategy.resolve_cv(cv, n_rows)
         params = dict(estimator_params or {})
         if random_state is not None:
             params.setdefault("random_state", random_state)
@@ -138,18 +152,24 @@ class SearchSettings:
         if strategy.uses_folds:
             params.setdefault("validation_split", validation_split)
         return cls(strategy=strategy.name, estimator_params=params, callbacks=callbacks,
-                   validation_split=validation_split, random_state=random_state, **settings)
+                   validation_split=validation_split, random_state=random_state, cv=cv,
+                   folds_are_trials=strategy.folds_optional, **settings)
 
     def record(self, space, X, y) -> dict:
         """The JSON-safe description of the search kept in its folder (``search.json``).
 
         A resumed search must match it. Its keys are those of every version of
-        the kit since records began, so older records resume.
+        the kit since records began, so older records resume; a Keras Tuner
+        search on folds adds ``trial_folds`` (older ones trained on one split,
+        and resume with ``cv=None``).
         """
         extra = {"task": self.task} if self.task != "classification" else {}
+        if self.cv is not None and self.folds_are_trials:
+            extra["trial_folds"] = self.cv
         return dict(
-            **extra, strategy=self.strategy, space=json.loads(space.to_json()), n_trials=self.n_trials,
-            cv=self.cv, validation_split=self.validation_split, max_epochs=self.max_epochs,
+            **extra,
+            strategy=self.strategy, space=json.loads(space.to_json()), n_trials=self.n_trials,
+            cv=self.baseline_cv, validation_split=self.validation_split, max_epochs=self.max_epochs,
             factor=self.factor, rounds=self.rounds, top_k=self.top_k,
             random_state=self.random_state, preprocessor=stable_repr(self.preprocessor),
             project_name=self.project_name,
@@ -171,6 +191,8 @@ class StrategyOutcome:
     refit_params : dict
         Settings of the refit besides the best trial's parameters, e.g. the
         epochs the best trial trained when the strategy chose them.
+    refit_rule : str
+        How the refit's epochs were chosen, when the strategy chose them.
     search : object, optional
         The search object (scikit-learn search, Keras Tuner tuner), kept as
         ``TuneResult.search_``.
@@ -187,6 +209,7 @@ class StrategyOutcome:
     trials: Any
     refit_params: dict = field(default_factory=dict)
     search: Any = None
+    refit_rule: str = ""
     spaces: list = field(default_factory=list)
     best: Any = None
     pareto_front: Any = None
@@ -219,6 +242,8 @@ class Strategy:
         The strategy options (:data:`STRATEGY_OPTIONS`: ``sampler``,
         ``pruner``, ``objectives``, ``select_best``) it reads; giving another
         one is refused.
+    folds_optional : bool, default False
+        ``cv=None`` (score on one validation split) is allowed.
     """
 
     name: ClassVar[str] = ""
@@ -229,6 +254,25 @@ class Strategy:
     needs_grid: ClassVar[bool] = False
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     options: ClassVar[tuple[str, ...]] = ()
+    folds_optional: ClassVar[bool] = False
+
+    @classmethod
+    def resolve_cv(cls, cv, n_rows: int | None = None) -> int | None:
+        """The folds a ``cv`` setting means for this strategy: ``"auto"`` is :data:`DEFAULT_CV`.
+
+        ``None`` (one validation split) is refused unless :attr:`folds_optional`.
+        """
+        if isinstance(cv, str) and cv == "auto":
+            return DEFAULT_CV
+        if cv is None and not cls.folds_optional:
+            raise InvalidParameterValue(
+                f"cv=None scores on one validation split, which strategy={cls.name!r} does not "
+                "do (it scores candidates on folds): pass a number of folds, e.g. cv=3, or "
+                "'auto'.")
+        if isinstance(cv, str):
+            raise InvalidParameterValue(f"cv={cv!r} must be a number of folds (at least 2), "
+                                        "'auto', or None (one split, Keras Tuner strategies).")
+        return cv
 
     def __init__(self, settings: SearchSettings):
         self.settings = settings
@@ -325,7 +369,7 @@ class SearchJob:
         if len(space) == 0:
             raise InvalidParameterValue("space is empty: add at least one dimension to search.")
         job = cls(X, y, space, settings, strategy, directory=None)
-        _check_preprocessor(settings.preprocessor)
+        check_preprocessor(settings.preprocessor)
         template = job.estimator()
         model = template[-1] if job.prefix else template
         model.validate_params()  # estimator_params: names (with suggestions) and values
@@ -335,7 +379,7 @@ class SearchJob:
             for value in candidate_values(dimension):
                 check_param(name, value, where=f"space[{name!r}] = {dimension!r}: ")
         strategy.check(space)
-        _check_data(X, y, settings, strategy)
+        check_data(X, y, settings, strategy)
         directory = settings.directory
         if directory is not None and Path(directory).exists() and not Path(directory).is_dir():
             raise InvalidParameterValue(
@@ -393,66 +437,6 @@ class SearchJob:
         estimator = self.estimator()
         estimator.set_params(**{self.prefix + k: v for k, v in params.items()})
         return estimator.fit(self.X, self.y)
-
-
-def _check_preprocessor(preprocessor) -> None:
-    if preprocessor is not None and not (hasattr(preprocessor, "fit")
-                                         and hasattr(preprocessor, "transform")):
-        raise InvalidParameterType(
-            f"preprocessor={preprocessor!r} (type {type(preprocessor).__name__}) must be a "
-            "scikit-learn transformer (with fit and transform), e.g. make_preprocessor(), or "
-            "None.")
-
-
-def _check_data(X, y, settings: SearchSettings, strategy: Strategy) -> None:
-    """Refuse data the search cannot use, before anything trains."""
-    import numpy as np
-
-    from .._inputs import check_features, check_labels, check_numeric_target
-
-    if settings.preprocessor is None:
-        try:
-            check_features("tune", X)
-        except ValueError as err:  # raw categories or NaN with preprocessor=None
-            raise ValueError(f"{err} In tune, leave preprocessor='auto' (the default), which "
-                             "builds make_preprocessor() for such data, or pass "
-                             "preprocessor=make_preprocessor().") from None
-    if settings.task == "regression":
-        check_numeric_target("tune", y)
-        return
-    folds = settings.cv if strategy.uses_folds or settings.compare_baseline else 2
-    labels, counts = np.unique(check_labels("tune", y).astype(str), return_counts=True)
-    small = {label: int(n) for label, n in zip(labels, counts) if n < folds}
-    if small:
-        raise ValueError(
-            f"too few samples for cv={folds}: class(es) {small} have fewer rows than folds, so "
-            "some training folds would miss them. Lower cv, merge rare classes, or gather "
-            "more rows.")
-
-
-def split_for_validation(X, y, fraction: float, seed, preprocessor):
-    """Stratified train/validation split of training data; the preprocessor is fitted on the train part.
-
-    Returns ``X_train, X_val, y_train, y_val, encoder``: float32 features,
-    labels as class codes, and the fitted ``LabelEncoder``.
-    """
-    import numpy as np
-    from sklearn.base import clone
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import LabelEncoder
-
-    X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=fraction, stratify=y, random_state=seed)
-    if preprocessor is not None:
-        fitted = clone(preprocessor).fit(X_train)
-        X_train, X_val = fitted.transform(X_train), fitted.transform(X_val)
-    encoder = LabelEncoder().fit(y)
-
-    def as_float(a):
-        return np.asarray(a, dtype="float32")
-
-    return (as_float(X_train), as_float(X_val), encoder.transform(y_train),
-            encoder.transform(y_val), encoder)
 
 
 def grid_size(space) -> int:
