@@ -77,6 +77,9 @@ def kernel_spec_manager(tmp_path_factory):
 def _kernel_env(workdir: Path) -> dict:
     env = dict(os.environ)
     env["KERASTUNE_BUDGET"] = "small"
+    # the kernel is stopped at once at the end, before tune's temporary folders are removed
+    # at exit: let them land in the test's own folder
+    env["TMPDIR"] = str(workdir)
     # as a user would run them: the kernel's inline plots, the notebooks' own TensorFlow logging
     for name in ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL"):
         env.pop(name, None)
