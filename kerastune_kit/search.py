@@ -40,6 +40,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ._constraints import check_param
+from ._scoring import check_scoring, score_name, score_with
 from ._validation import check_choice, check_number, did_you_mean
 from .errors import InvalidParameterValue
 from .strategies import (
@@ -127,8 +128,12 @@ class TuneResult(SearchResult):
         ``val_loss``; then the first.
     best_params_ : dict
     best_score_ : float
+    task_ : {"classification", "regression"}
+    scoring_ : str
+        The name of the ``score`` column's score: ``"accuracy"``, ``"r2"``, or
+        ``tune``'s ``scoring``.
     best_estimator_ : estimator
-        ``KerasMLPClassifier`` with the best parameters (inside a Pipeline when
+        ``KerasMLPClassifier`` (``KerasMLPRegressor`` for regression) with the best parameters (inside a Pipeline when
         a preprocessor was used), refitted on the training data it was given.
         For the scikit-learn strategies it keeps the candidates'
         ``validation_split`` (its validation curve and early stopping come
@@ -188,6 +193,7 @@ def tune(
     resume: bool = False,
     max_consecutive_failures: int | None = 10,
     task: str = "auto",
+    scoring: str | None = None,
     sampler: Any = None,
     pruner: Any = None,
     objectives: Sequence[str] | None = None,
@@ -288,6 +294,16 @@ def tune(
         10 distinct integers are classes, non-integer numbers or at least 30
         distinct values a regression target; anything between is refused with
         a message asking for ``task``.
+    scoring : str, optional
+        The name of a scikit-learn scorer (:func:`sklearn.metrics.get_scorer_names`)
+        that fits the task, e.g. ``"neg_mean_absolute_error"`` or
+        ``"balanced_accuracy"``; it scores every candidate on its fold and the
+        comparison with the baseline, and the result, its summary and the
+        report name it (``scoring_``). None (the default): the estimator's own
+        score, accuracy or R^2. The scikit-learn strategies take any; the Keras
+        Tuner and Optuna strategies score by accuracy only. A name that is not
+        a scorer, or scores the other task, is refused before anything trains,
+        with the names that fit.
     sampler : str or optuna sampler, optional
         ``strategy="optuna"`` only: ``"tpe"`` (the default for one
         objective), ``"cmaes"``, ``"gp"`` (needs PyTorch), ``"random"``,
@@ -333,7 +349,8 @@ def tune(
         factor=factor, rounds=rounds, top_k=top_k, callbacks=callbacks, directory=directory,
         project_name=project_name, random_state=random_state, n_jobs=n_jobs,
         compare_baseline=compare_baseline, resume=resume,
-        max_consecutive_failures=max_consecutive_failures, task=task, sampler=sampler,
+        max_consecutive_failures=max_consecutive_failures, task=task, scoring=scoring,
+        sampler=sampler,
         pruner=pruner, objectives=None if objectives is None else (
             tuple(objectives) if isinstance(objectives, list) else objectives),
         select_best=select_best)
@@ -364,6 +381,7 @@ def tune(
 
             baseline = compare_with_baseline(
                 clone(best_estimator), X, y, preprocessor=preprocessor, cv=settings.baseline_cv,
+                scoring=settings.scoring or "auto",
                 random_state=0 if random_state is None else random_state)
         result = TuneResult(
             trials=trials, best_params_=best, best_score_=best_score,
@@ -371,7 +389,8 @@ def tune(
             best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
             search_=outcome.search, preprocessing_=preprocessing,
             pareto_front_=outcome.pareto_front,
-            refit_epochs_=outcome.refit_params.get("epochs"), refit_rule_=outcome.refit_rule)
+            refit_epochs_=outcome.refit_params.get("epochs"), refit_rule_=outcome.refit_rule,
+            task_=task, scoring_=score_name(settings.scoring, task))
         return result
     finally:
         job.close(keep_for=result)  # a temporary folder lives as long as the result
@@ -420,20 +439,37 @@ def sweep(
     seeds: Sequence[int] = (0, 1, 2),
     validation_split: float = 0.2,
     preprocessor="auto",
+    task: str = "auto",
+    scoring: str | None = None,
     **estimator_params: Any,
 ) -> pd.DataFrame:
     """Vary one parameter over ``values``, everything else fixed, repeated over ``seeds``.
 
-    Each (value, seed) trains a fresh ``KerasMLPClassifier`` on a stratified
-    split of the training data drawn with that seed (the preprocessor is fitted
-    on the training part only) and scores it on the held-out part.
-    ``preprocessor`` works as in :func:`tune` (``"auto"`` by default).
+    Each (value, seed) trains a fresh network on a split of the training data
+    drawn with that seed (the preprocessor is fitted on the training part
+    only) and scores it on the held-out part: a ``KerasMLPClassifier`` on a
+    stratified split, or for regression a ``KerasMLPRegressor`` on a plain
+    shuffled one. ``preprocessor`` works as in :func:`tune` (``"auto"`` by
+    default).
+
+    Parameters
+    ----------
+    task : {"auto", "classification", "regression"}, default "auto"
+        As in :func:`tune`: ``"auto"`` reads it from ``y``.
+    scoring : str, optional
+        A scikit-learn scorer name that fits the task (as in :func:`tune`);
+        None: accuracy, or R^2 for regression.
+    **estimator_params
+        Fixed parameters of the network.
 
     Returns
     -------
     DataFrame
         One row per (value, seed): ``param, value, seed, train_score,
-        val_score, epochs_trained, fit_time, train_curve, val_curve``.
+        val_score, scoring, epochs_trained, fit_time, train_curve,
+        val_curve``. ``scoring`` names the score (``"accuracy"``, ``"r2"`` or
+        the scorer); the curves are the per-epoch accuracy, or the loss for
+        regression (on the standardised target).
 
     Examples
     --------
@@ -441,19 +477,56 @@ def sweep(
 
         sweep(X_train, y_train, "n_layers", [1, 2, 4, 8], preprocessor=make_preprocessor())
     """
-    from .estimators import KerasMLPClassifier
-
     from .datasets import resolve_preprocessor
 
+    task = resolve_task(y, task)
+    scoring = check_scoring(scoring, task)
+    cls = _estimator_class(task)
     preprocessor, _ = resolve_preprocessor(preprocessor, X)
     check_number("validation_split", validation_split, low=0, high=1,
                  low_inclusive=False, high_inclusive=False)
+    seeds = _check_sweep(cls, param, values, seeds, estimator_params)
+    curve = "loss" if task == "regression" else "accuracy"
+    rows = []
+    for seed in seeds:
+        X_train, X_val, y_train, y_val, _ = split_for_validation(
+            X, y, validation_split, seed, preprocessor, stratify=task == "classification")
+        for value in values:
+            est = cls(**{**estimator_params, "random_state": seed, param: value})
+            started = time.perf_counter()
+            est.fit(X_train, y_train, validation_data=(X_val, y_val))
+            rows.append({
+                "param": param, "value": value, "seed": seed,
+                "train_score": score_with(est, X_train, y_train, scoring),
+                "val_score": score_with(est, X_val, y_val, scoring),
+                "scoring": score_name(scoring, task),
+                "epochs_trained": len(est.history_["loss"]),
+                "fit_time": time.perf_counter() - started,
+                "train_curve": [float(v) for v in est.history_.get(curve, [])],
+                "val_curve": [float(v) for v in est.history_.get(f"val_{curve}", [])],
+            })
+    return pd.DataFrame(rows)
+
+
+def _estimator_class(task: str):
+    """``KerasMLPRegressor`` for regression, else ``KerasMLPClassifier``."""
+    if task == "regression":
+        from .regressor import KerasMLPRegressor
+
+        return KerasMLPRegressor
+    from .estimators import KerasMLPClassifier
+
+    return KerasMLPClassifier
+
+
+def _check_sweep(cls, param: str, values: Sequence[Any], seeds, estimator_params) -> list:
+    """Refuse a sweep's bad parameter, values, seeds or fixed settings; return the seeds."""
     if len(values) == 0:
         raise InvalidParameterValue(
             f"values=[] for param={param!r}: give at least one value to try.")
-    known = KerasMLPClassifier().get_params(deep=False)
+    known = cls().get_params(deep=False)
     if param not in known:
-        raise InvalidParameterValue(f"param={param!r} is not a KerasMLPClassifier parameter."
+        raise InvalidParameterValue(f"param={param!r} is not a {cls.__name__} parameter."
                                     + did_you_mean(param, known))
     given, seeds = seeds, list(seeds) if isinstance(seeds, (list, tuple, range)) else seeds
     if not isinstance(seeds, list) or not seeds:
@@ -465,22 +538,5 @@ def sweep(
     for value in values:
         check_param(param, value, where="values: ")
     # the fixed settings, checked once (an unknown name is refused with a suggestion)
-    KerasMLPClassifier(**{**estimator_params, param: values[0]}).validate_params()
-    rows = []
-    for seed in seeds:
-        X_train, X_val, y_train, y_val, _ = split_for_validation(
-            X, y, validation_split, seed, preprocessor)
-        for value in values:
-            est = KerasMLPClassifier(**{**estimator_params, "random_state": seed, param: value})
-            started = time.perf_counter()
-            est.fit(X_train, y_train, validation_data=(X_val, y_val))
-            rows.append({
-                "param": param, "value": value, "seed": seed,
-                "train_score": float(est.score(X_train, y_train)),
-                "val_score": float(est.score(X_val, y_val)),
-                "epochs_trained": len(est.history_["loss"]),
-                "fit_time": time.perf_counter() - started,
-                "train_curve": [float(v) for v in est.history_.get("accuracy", [])],
-                "val_curve": [float(v) for v in est.history_.get("val_accuracy", [])],
-            })
-    return pd.DataFrame(rows)
+    cls(**{**estimator_params, param: values[0]}).validate_params()
+    return seeds
