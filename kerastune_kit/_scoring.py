@@ -1,4 +1,7 @@
-"""Named scikit-learn scorers, checked against the task before anything trains.
+"""The task of a search and its score: a named scikit-learn scorer, checked against the task.
+
+:func:`resolve_task` reads ``"auto"`` from the target (or refuses an
+ambiguous one, naming ``task``).
 
 ``tune``, ``sweep`` and the command line take ``scoring``: None for the
 task's own score (accuracy for classifiers, R^2 for regressors, what
@@ -17,7 +20,8 @@ from typing import Any
 
 from .errors import InvalidParameterType, InvalidParameterValue
 
-__all__ = ["DEFAULT_SCORING", "check_scoring", "scorer_names", "score_name", "score_with"]
+__all__ = ["DEFAULT_SCORING", "resolve_task", "check_scoring", "scorer_names", "score_name",
+           "score_with"]
 
 #: What ``scoring=None`` means for each task: the estimator's own ``score``.
 DEFAULT_SCORING = {"classification": "accuracy", "regression": "r2"}
@@ -88,3 +92,26 @@ def score_with(estimator, X, y, scoring: str | None) -> float:
     from sklearn.metrics import get_scorer
 
     return float(get_scorer(scoring)(estimator, X, y))
+
+
+def resolve_task(y, task: str = "auto") -> str:
+    """``"classification"`` or ``"regression"``: ``task`` itself, or read from ``y`` for ``"auto"``.
+
+    Raises
+    ------
+    InvalidParameterValue
+        ``task`` is not a known name, or ``y`` is ambiguous (say which with ``task=``).
+    """
+    if task in ("classification", "regression"):
+        return task
+    if task != "auto":
+        raise InvalidParameterValue(
+            f"task={task!r} must be 'auto', 'classification' or 'regression'.")
+    from ._targets import infer_task  # NumPy and scikit-learn: only when y must be read
+
+    found, reason = infer_task(y)
+    if found is None:
+        raise InvalidParameterValue(
+            f"cannot tell the task from y: {reason}. Pass task='classification' or "
+            "task='regression'.")
+    return found
