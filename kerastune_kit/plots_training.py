@@ -265,18 +265,10 @@ def plot_predicted_vs_actual(estimator: Any, X: Any, y: Any, ax: Axes | None = N
 def plot_residuals(estimator: Any, X: Any, y: Any, ax: Axes | None = None) -> Axes:
     """A fitted regressor's residuals (actual minus predicted) against its predictions.
 
-    Parameters
-    ----------
-    estimator : fitted regressor or Pipeline ending in one
-    X, y : evaluation data (e.g. the test split)
-    ax : Axes, optional
-
-    Returns
-    -------
-    Axes
-        One point per row (a colour per target column), the zero line
-        dashed, titled with the root mean squared and mean absolute errors.
-        A funnel or a curve in the points is structure the model missed.
+    The parameters are :func:`plot_predicted_vs_actual`'s. Returns the Axes:
+    one point per row (a colour per target column), the zero line dashed,
+    titled with the root mean squared and mean absolute errors. A funnel or
+    a curve in the points is structure the model missed.
     """
     actual, predicted = _predictions(estimator, X, y)
     residuals = actual - predicted

@@ -113,8 +113,9 @@ class TuneResult(SearchResult):
         ``trial, round, strategy, status ("ok"/"failed"/"pruned"), score, score_std``,
         one column per searched parameter, then ``epochs_trained, fit_time``
         (seconds), ``error`` and ``train_curve`` / ``val_curve`` (per-epoch
-        accuracy lists; mean curves over folds). ``score`` is the mean
-        cross-validated accuracy, ``score_std`` its standard deviation over
+        accuracy lists, the loss for regression; mean curves over folds).
+        ``score`` is the mean cross-validated accuracy (R^2 for regression,
+        or ``tune``'s ``scoring``: see ``scoring_``), ``score_std`` its standard deviation over
         the folds; a Keras Tuner trial on folds scores each fold at its best
         epoch, and with ``cv=None`` ``score`` is the best validation accuracy
         of its one split. ``val_loss`` is the validation loss at those epochs

@@ -1,4 +1,4 @@
-"""notebooks/06_diabetes_regression.py (jupytext percent format) runs as a script at the small budget.
+"""notebooks/06_diabetes_regression.py (jupytext percent format) runs at the small budget.
 
 It runs in a fresh interpreter in a temporary working directory, as a reader
 would run it; the files it writes stay under that directory.

@@ -144,7 +144,8 @@ def test_regression_plots_with_several_targets_and_bad_input(fitted, diabetes):
     ax = plots.plot_predicted_vs_actual(two, X, np.column_stack([y, -y]))
     assert len(ax.collections) == 2 and [t.get_text() for t in ax.get_legend().get_texts()] == [
         "target 0", "target 1"]
-    with pytest.raises(ValueError, match=r"y has 1 target column\(s\) but the estimator predicts 2"):
+    with pytest.raises(ValueError,
+                       match=r"y has 1 target column\(s\) but the estimator predicts 2"):
         plots.plot_residuals(two, X, y)
     with pytest.raises(NotFittedError):
         plots.plot_residuals(KerasMLPRegressor(), X, y)
