@@ -236,16 +236,26 @@ def test_cli_sweep_task_and_scoring_options(diabetes_csv, tmp_path, capsys):
     assert (pd.read_csv(out / "sweep.csv")["val_score"] < 0).all()
 
 
-@pytest.mark.parametrize("command", ["sweep", "tune"])
+@pytest.mark.parametrize("command", ["sweep", "tune", "baseline"])
 def test_cli_refuses_a_bad_scorer_before_training(command, diabetes_csv, tmp_path, capsys):
-    extra = ["--param", "nodes", "--values", "4"] if command == "sweep" else []
+    extra = {"sweep": ["--param", "nodes", "--values", "4", "--out", str(tmp_path / "run")],
+             "tune": ["--out", str(tmp_path / "run")], "baseline": []}[command]
     code = cli.main([command, "--dataset", str(diabetes_csv), "--target", "y", *extra,
-                     "--scoring", "accuracy", "--out", str(tmp_path / "run")])
+                     "--scoring", "accuracy"])
     err = capsys.readouterr().err
     assert code == 2
     assert "--scoring 'accuracy' is a classification score" in err
     assert "neg_mean_absolute_error" in err and "leave --scoring out for r2" in err
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+@pytest.mark.slow
+def test_cli_baseline_with_a_named_scorer(diabetes_csv, capsys):
+    assert cli.main(["baseline", "--dataset", str(diabetes_csv), "--target", "y", "--cv", "2",
+                     "--epochs", "2", "--scoring", "neg_root_mean_squared_error"]) == 0
+    printed = capsys.readouterr().out
+    assert "KerasMLPRegressor" in printed and "RidgeCV" in printed
+    assert "(neg_root_mean_squared_error; corrected resampled t-test" in printed
 
 
 @pytest.mark.slow

@@ -90,8 +90,8 @@ def add_task_argument(parser) -> None:
     parser.add_argument("--task", choices=["auto", "classification", "regression"],
                         default="auto",
                         help="auto (default): a numeric target with many values is regression "
-                             "(a KerasMLPRegressor scored by R^2, against RidgeCV), otherwise "
-                             "classification")
+                             "(a KerasMLPRegressor scored by R^2; the baseline is RidgeCV), "
+                             "otherwise classification")
 
 
 def choose_task(args, y) -> str:
