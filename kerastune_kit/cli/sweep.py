@@ -1,9 +1,10 @@
 """``kerastune-kit sweep``: vary one parameter over values, repeated over seeds.
 
 Prints the mean and spread of the training and validation scores per value
-(accuracy, R^2 for a regression target, or ``--scoring``'s scorer) and writes ``sweep.csv`` and ``sweep.png`` in ``--out`` (by default a new
-folder ``kerastune_runs/sweep-<param>-<time>``, so a second sweep never
-overwrites the first).
+(accuracy, R^2 for a regression target, or ``--scoring``'s scorer) and writes
+``sweep.csv`` and ``sweep.png`` in ``--out`` (by default a new folder
+``kerastune_runs/sweep-<param>-<time>``, so a second sweep never overwrites
+the first). The task is read from the target as ``tune`` reads it (``--task``).
 """
 
 from __future__ import annotations
