@@ -4,7 +4,8 @@ Every search plot takes a search result (a :class:`~kerastune_kit.TuneResult`,
 a loaded result, or its ``trials`` DataFrame), draws on an optional ``ax`` /
 ``axes`` and returns the Axes (one panel) or the Figure (several panels). None
 calls ``plt.show()`` or changes rcParams. The plots of one training run
-(history, learning-rate schedule, confusion matrix, first-layer weights) live
+(history, learning-rate schedule, confusion matrix, a regressor's
+predicted-vs-actual and residuals, first-layer weights) live
 in :mod:`kerastune_kit.plots_training` and are importable from here too. Keras
 is imported only by :func:`plot_first_layer_weights`.
 """
@@ -44,10 +45,13 @@ from .plots_training import (
     plot_history,
     plot_lr_find,
     plot_lr_schedule,
+    plot_predicted_vs_actual,
+    plot_residuals,
 )
 
 __all__ = ["plot_best_trials", "plot_scores", "plot_pareto_front", "plot_param_heatmap", "plot_sweep",
            "plot_lr_schedule", "plot_history", "plot_confusion_matrix",
+           "plot_predicted_vs_actual", "plot_residuals",
            "plot_baseline_comparison", "plot_first_layer_weights", "plot_lr_find"]
 
 _HEAD, _TAIL = TRIAL_COLUMNS, TRIAL_TAIL
@@ -141,7 +145,8 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
     -------
     Figure
         Numbers as a scatter, other values (strings, tuples) as box plots
-        with points. Pruned trials (stopped early, at the score they had
+        with points; the y label names the score when the result does
+        (``scoring_``). Pruned trials (stopped early, at the score they had
         then) are hollow grey circles on numeric panels, left out of the box
         plots; failed trials are not drawn. The title counts both.
     """
@@ -173,7 +178,8 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
                        edgecolor="k", lw=0.3, zorder=3)
             ax.set_xticks(range(len(distinct)), distinct, rotation=30 if len(distinct) > 4 else 0)
         ax.set_xlabel(name), ax.set_title(name, fontsize=10)
-    axes[0, 0].set_ylabel("score")
+    scoring = getattr(results, "scoring_", None)  # a result names its score; a table does not
+    axes[0, 0].set_ylabel(f"score ({scoring})" if scoring else "score")
     n_failed = int((table["status"] == "failed").sum())
     notes = ([f"{n_failed} failed trial(s) not shown"] if n_failed else []) + (
         [f"{len(pruned)} pruned trial(s) hollow, at their score when stopped"] if len(pruned)
@@ -290,7 +296,8 @@ def plot_sweep(sweep_table: pd.DataFrame, ax: Axes | None = None, metric: str = 
     ----------
     sweep_table : DataFrame
         :func:`~kerastune_kit.sweep`'s table (``param, value, seed,
-        train_score, val_score, ...``).
+        train_score, val_score, ...``); its ``scoring`` column, when there
+        is one, names the y axis.
     ax : Axes, optional
     metric : {"both", "val_score", "train_score"}, default "both"
         Validation solid, training dashed.
@@ -330,7 +337,9 @@ def plot_sweep(sweep_table: pd.DataFrame, ax: Axes | None = None, metric: str = 
     if not numeric:
         ax.set_xticks(positions, distinct)
     param = ", ".join(map(str, sweep_table["param"].unique()))
-    ax.set(xlabel=param, ylabel="accuracy", title=f"{param}: mean ± 1 std over {n_seeds} seed(s)")
+    scoring = (", ".join(map(str, sweep_table["scoring"].unique()))
+               if "scoring" in sweep_table else "score")
+    ax.set(xlabel=param, ylabel=scoring, title=f"{param}: mean ± 1 std over {n_seeds} seed(s)")
     ax.legend()
     return ax
 

@@ -1,4 +1,7 @@
-"""Plots of one training run: history, learning-rate schedule, confusion matrix, weights.
+"""Plots of one training run: history, learning-rate schedule, test-set predictions, weights.
+
+Test-set predictions: the confusion matrix of a classifier, and a
+regressor's predicted-vs-actual and residual plots.
 
 Each function takes a fitted estimator (or its history, a schedule, a Keras
 model), draws on an optional ``ax`` / ``axes`` and returns the Axes (one
@@ -21,7 +24,8 @@ from ._plot_helpers import axes_or_new
 from ._validation import check_positive_int, did_you_mean
 
 __all__ = ["plot_lr_schedule", "plot_history", "plot_confusion_matrix",
-           "plot_first_layer_weights", "plot_lr_find"]
+           "plot_predicted_vs_actual", "plot_residuals", "plot_first_layer_weights",
+           "plot_lr_find"]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -204,6 +208,77 @@ def plot_confusion_matrix(estimator: Any, X: Any, y: Any, ax: Axes | None = None
     display.ax_.set_title(f"accuracy {accuracy_score(y, y_pred):.3f}"
                           + (f" (normalised: {normalize})" if normalize else ""))
     return display.ax_
+
+
+def _predictions(estimator: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, predictions)`` of a fitted regressor as float columns, one per target."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    actual = np.asarray(y, dtype=float)
+    actual = actual.reshape(len(actual), -1)
+    predicted = np.asarray(estimator.predict(X), dtype=float).reshape(len(actual), -1)
+    if predicted.shape != actual.shape:
+        raise ValueError(f"y has {actual.shape[1]} target column(s) but the estimator predicts "
+                         f"{predicted.shape[1]}: pass the targets it was fitted on.")
+    return actual, predicted
+
+
+def _scatter_targets(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
+    """One scatter per target column (labelled when there are several)."""
+    for j in range(x.shape[1]):
+        ax.scatter(x[:, j], y[:, j], s=14, alpha=0.6, edgecolor="k", lw=0.3, color=f"C{j}",
+                   label=f"target {j}" if x.shape[1] > 1 else None)
+    if x.shape[1] > 1:
+        ax.legend(fontsize=8)
+
+
+def plot_predicted_vs_actual(estimator: Any, X: Any, y: Any, ax: Axes | None = None) -> Axes:
+    """A fitted regressor's predictions against the true values on ``(X, y)``, titled with R^2.
+
+    Parameters
+    ----------
+    estimator : fitted regressor or Pipeline ending in one
+    X, y : evaluation data (e.g. the test split)
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        One point per row (a colour per target column), the diagonal
+        ``predicted = actual`` dashed, equal scales on both axes.
+    """
+    from sklearn.metrics import r2_score
+
+    actual, predicted = _predictions(estimator, X, y)
+    ax = axes_or_new(ax)
+    _scatter_targets(ax, actual, predicted)
+    low = float(min(actual.min(), predicted.min()))
+    high = float(max(actual.max(), predicted.max()))
+    ax.plot([low, high], [low, high], "--", color="0.4", lw=1)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set(xlabel="actual", ylabel="predicted",
+           title=f"R^2 {r2_score(actual, predicted):.3f} on {len(actual)} rows")
+    return ax
+
+
+def plot_residuals(estimator: Any, X: Any, y: Any, ax: Axes | None = None) -> Axes:
+    """A fitted regressor's residuals (actual minus predicted) against its predictions.
+
+    The parameters are :func:`plot_predicted_vs_actual`'s. Returns the Axes:
+    one point per row (a colour per target column), the zero line dashed,
+    titled with the root mean squared and mean absolute errors. A funnel or
+    a curve in the points is structure the model missed.
+    """
+    actual, predicted = _predictions(estimator, X, y)
+    residuals = actual - predicted
+    ax = axes_or_new(ax)
+    _scatter_targets(ax, predicted, residuals)
+    ax.axhline(0.0, ls="--", color="0.4", lw=1)
+    rmse = float(np.sqrt(np.mean(residuals ** 2)))
+    ax.set(xlabel="predicted", ylabel="residual (actual - predicted)",
+           title=f"residuals: RMSE {rmse:.3g}, MAE {float(np.mean(np.abs(residuals))):.3g}")
+    return ax
 
 
 def plot_first_layer_weights(model_or_estimator: Any, image_shape: Sequence[int] | None = None,

@@ -41,16 +41,36 @@ def _figure_html(figure, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def _figures(result) -> list[tuple[str, Any]]:
+def _test_figures(result, test_data) -> list[tuple[str, Any]]:
+    """(caption, maker) pairs for the refitted best model's predictions on the test split."""
+    from . import plots
+
+    estimator = getattr(result, "best_estimator_", None)
+    if test_data is None or estimator is None:
+        return []
+    X_test, y_test = test_data
+    rows = f"the test split ({len(y_test)} rows, used once)"
+    if getattr(result, "task_", None) == "regression":
+        return [(f"Predicted against actual values of the refitted best model on {rows}",
+                 lambda: plots.plot_predicted_vs_actual(estimator, X_test, y_test).figure),
+                (f"Residuals of the refitted best model on {rows}",
+                 lambda: plots.plot_residuals(estimator, X_test, y_test).figure)]
+    return [(f"Confusion matrix of the refitted best model on {rows}",
+             lambda: plots.plot_confusion_matrix(estimator, X_test, y_test).figure)]
+
+
+def _figures(result, test_data=None) -> list[tuple[str, Any]]:
     """(caption, figure) pairs for the plots that apply to this result."""
     from . import plots
 
     made = []
     trials = result.trials
     ok = trials[trials["status"] == "ok"]
+    curve = "loss" if getattr(result, "task_", None) == "regression" else "accuracy"
     if len(ok):
-        made.append(("Best trials: validation (solid) and training (dashed) accuracy per epoch",
-                     lambda: plots.plot_best_trials(result, k=min(20, len(ok)))))
+        made.append((f"Best trials: validation (solid) and training (dashed) {curve} per epoch",
+                     lambda: plots.plot_best_trials(result, k=min(20, len(ok)),
+                                                    metric_label=curve)))
         made.append(("Score against each parameter", lambda: plots.plot_scores(result)))
         numeric = [n for n in result.space.names
                    if ok[n].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all()
@@ -64,6 +84,7 @@ def _figures(result) -> list[tuple[str, Any]]:
     if getattr(result, "baseline_", None) is not None:
         made.append(("Per-fold scores, tuned network against the linear baseline (paired)",
                      lambda: plots.plot_baseline_comparison(result.baseline_).figure))
+    made.extend(_test_figures(result, test_data))
     return [(caption, make()) for caption, make in made]
 
 
@@ -77,14 +98,20 @@ def _text(value: Any) -> str:
 
 
 def render_report(result, *, title: str = "kerastune_kit search report",
-                  notes: dict[str, Any] | None = None) -> str:
+                  notes: dict[str, Any] | None = None, test_data=None) -> str:
     """Return the report of ``result`` (a TuneResult or a loaded result) as HTML text.
 
     Numbers are rounded for reading (scores to 4 decimals, parameters to 3
     significant digits), and the trials table shows only the columns that
     vary (no ``round`` column for a search without rounds, no empty
     ``score_std``). ``notes`` are extra summary rows (e.g. the test scores);
-    a dict value is shown as ``name value, name value``.
+    a dict value is shown as ``name value, name value``. The best score is
+    labelled with the score's name when the result knows it (``scoring_``).
+
+    ``test_data`` (``(X_test, y_test)``, optional) adds the refitted best
+    model's predictions on that split, for a result that holds the model
+    (``best_estimator_``, a TuneResult): its confusion matrix, or for
+    regression its predicted-vs-actual and residual plots.
     """
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
@@ -98,7 +125,8 @@ def render_report(result, *, title: str = "kerastune_kit search report",
         "strategy": result.strategy,
         "trials": f"{len(trials)} ({n_ok} finished, {len(trials) - n_ok - n_pruned} failed"
                   f"{pruned})",
-        "best score": f"{result.best_score_:.4f}",
+        "best score": f"{result.best_score_:.4f}" + (
+            f" ({result.scoring_})" if getattr(result, "scoring_", None) else ""),
         "best parameters": format_params(result.best_params_),
         **{k: _text(v) for k, v in (notes or {}).items()},
     }
@@ -120,7 +148,7 @@ def render_report(result, *, title: str = "kerastune_kit search report",
                      "resampled t-test (Nadeau &amp; Bengio).</p>"
                      + as_comparison(comparison)._repr_html_())
     parts.append("<h2>Plots</h2>")
-    parts.extend(_figure_html(figure, caption) for caption, figure in _figures(result))
+    parts.extend(_figure_html(figure, caption) for caption, figure in _figures(result, test_data))
     parts.append(f"<h2>Search space</h2><pre>{html.escape(repr(result.space))}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)

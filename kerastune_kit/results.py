@@ -116,6 +116,9 @@ def save_result(result, directory, *, extra: dict | None = None) -> dict[str, Pa
         "best_params": {k: _jsonable(v) for k, v in result.best_params_.items()},
         "extra": extra or {},
     }
+    for name in ("task_", "scoring_"):  # what was tuned and what the scores mean, when known
+        if getattr(result, name, None) is not None:
+            summary[name.rstrip("_")] = getattr(result, name)
     if getattr(result, "baseline_", None) is not None:  # what the table's numbers mean
         summary["baseline"] = {k: _jsonable(v) for k, v in result.baseline_.attrs.items()
                                if k in ("scoring", "n_splits", "names")}
@@ -147,4 +150,5 @@ def load_result(directory) -> SavedResult:
         baseline = as_comparison(table)
     return SavedResult(trials=trials, best_params_=summary["best_params"],
                        best_score_=summary["best_score"], strategy=summary["strategy"],
-                       space=space, baseline_=baseline, directory=folder)
+                       space=space, baseline_=baseline, directory=folder,
+                       task_=summary.get("task"), scoring_=summary.get("scoring"))

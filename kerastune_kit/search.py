@@ -32,22 +32,18 @@ registry.
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-import pandas as pd
-
-from ._constraints import check_param
-from ._validation import check_choice, check_number, did_you_mean
-from .errors import InvalidParameterValue
+from ._scoring import resolve_task, score_name
+from ._validation import check_choice
 from .strategies import (
     BayesianStrategy, CoarseToFineStrategy, GridStrategy, HalvingStrategy, HyperbandStrategy,
     KerasTunerRandomStrategy, OptunaStrategy, RandomStrategy, SearchJob, SearchSettings, Strategy,
 )
-from .strategies.base import split_for_validation
 from .journal import plain
+from .sweeps import sweep
 from .trials import TRIAL_COLUMNS, TRIAL_TAIL, SearchResult, best_params
 
 __all__ = ["tune", "TuneResult", "sweep", "STRATEGIES", "register_strategy", "expected_fits",
@@ -117,8 +113,9 @@ class TuneResult(SearchResult):
         ``trial, round, strategy, status ("ok"/"failed"/"pruned"), score, score_std``,
         one column per searched parameter, then ``epochs_trained, fit_time``
         (seconds), ``error`` and ``train_curve`` / ``val_curve`` (per-epoch
-        accuracy lists; mean curves over folds). ``score`` is the mean
-        cross-validated accuracy, ``score_std`` its standard deviation over
+        accuracy lists, the loss for regression; mean curves over folds).
+        ``score`` is the mean cross-validated accuracy (R^2 for regression,
+        or ``tune``'s ``scoring``: see ``scoring_``), ``score_std`` its standard deviation over
         the folds; a Keras Tuner trial on folds scores each fold at its best
         epoch, and with ``cv=None`` ``score`` is the best validation accuracy
         of its one split. ``val_loss`` is the validation loss at those epochs
@@ -127,8 +124,13 @@ class TuneResult(SearchResult):
         ``val_loss``; then the first.
     best_params_ : dict
     best_score_ : float
+    task_ : {"classification", "regression"}
+    scoring_ : str
+        The name of the ``score`` column's score: ``"accuracy"``, ``"r2"``, or
+        ``tune``'s ``scoring``.
     best_estimator_ : estimator
-        ``KerasMLPClassifier`` with the best parameters (inside a Pipeline when
+        ``KerasMLPClassifier`` (``KerasMLPRegressor`` for regression) with the
+        best parameters (inside a Pipeline when
         a preprocessor was used), refitted on the training data it was given.
         For the scikit-learn strategies it keeps the candidates'
         ``validation_split`` (its validation curve and early stopping come
@@ -188,6 +190,7 @@ def tune(
     resume: bool = False,
     max_consecutive_failures: int | None = 10,
     task: str = "auto",
+    scoring: str | None = None,
     sampler: Any = None,
     pruner: Any = None,
     objectives: Sequence[str] | None = None,
@@ -288,6 +291,16 @@ def tune(
         10 distinct integers are classes, non-integer numbers or at least 30
         distinct values a regression target; anything between is refused with
         a message asking for ``task``.
+    scoring : str, optional
+        The name of a scikit-learn scorer (:func:`sklearn.metrics.get_scorer_names`)
+        that fits the task, e.g. ``"neg_mean_absolute_error"`` or
+        ``"balanced_accuracy"``; it scores every candidate on its fold and the
+        comparison with the baseline, and the result, its summary and the
+        report name it (``scoring_``). None (the default): the estimator's own
+        score, accuracy or R^2. The scikit-learn strategies take any; the Keras
+        Tuner and Optuna strategies score by accuracy only. A name that is not
+        a scorer, or scores the other task, is refused before anything trains,
+        with the names that fit.
     sampler : str or optuna sampler, optional
         ``strategy="optuna"`` only: ``"tpe"`` (the default for one
         objective), ``"cmaes"``, ``"gp"`` (needs PyTorch), ``"random"``,
@@ -333,7 +346,8 @@ def tune(
         factor=factor, rounds=rounds, top_k=top_k, callbacks=callbacks, directory=directory,
         project_name=project_name, random_state=random_state, n_jobs=n_jobs,
         compare_baseline=compare_baseline, resume=resume,
-        max_consecutive_failures=max_consecutive_failures, task=task, sampler=sampler,
+        max_consecutive_failures=max_consecutive_failures, task=task, scoring=scoring,
+        sampler=sampler,
         pruner=pruner, objectives=None if objectives is None else (
             tuple(objectives) if isinstance(objectives, list) else objectives),
         select_best=select_best)
@@ -364,6 +378,7 @@ def tune(
 
             baseline = compare_with_baseline(
                 clone(best_estimator), X, y, preprocessor=preprocessor, cv=settings.baseline_cv,
+                scoring=settings.scoring or "auto",
                 random_state=0 if random_state is None else random_state)
         result = TuneResult(
             trials=trials, best_params_=best, best_score_=best_score,
@@ -371,33 +386,11 @@ def tune(
             best_estimator_=best_estimator, spaces_=outcome.spaces or [space],
             search_=outcome.search, preprocessing_=preprocessing,
             pareto_front_=outcome.pareto_front,
-            refit_epochs_=outcome.refit_params.get("epochs"), refit_rule_=outcome.refit_rule)
+            refit_epochs_=outcome.refit_params.get("epochs"), refit_rule_=outcome.refit_rule,
+            task_=task, scoring_=score_name(settings.scoring, task))
         return result
     finally:
         job.close(keep_for=result)  # a temporary folder lives as long as the result
-
-
-def resolve_task(y, task: str = "auto") -> str:
-    """``"classification"`` or ``"regression"``: ``task`` itself, or read from ``y`` for ``"auto"``.
-
-    Raises
-    ------
-    InvalidParameterValue
-        ``task`` is not a known name, or ``y`` is ambiguous (say which with ``task=``).
-    """
-    if task in ("classification", "regression"):
-        return task
-    if task != "auto":
-        raise InvalidParameterValue(
-            f"task={task!r} must be 'auto', 'classification' or 'regression'.")
-    from ._targets import infer_task
-
-    found, reason = infer_task(y)
-    if found is None:
-        raise InvalidParameterValue(
-            f"cannot tell the task from y: {reason}. Pass task='classification' or "
-            "task='regression'.")
-    return found
 
 
 def _n_rows(y) -> int | None:
@@ -406,81 +399,3 @@ def _n_rows(y) -> int | None:
         return len(y)
     except TypeError:
         return None
-
-
-# ----------------------------------------------------------------------
-# one-factor sweeps
-# ----------------------------------------------------------------------
-def sweep(
-    X,
-    y,
-    param: str,
-    values: Sequence[Any],
-    *,
-    seeds: Sequence[int] = (0, 1, 2),
-    validation_split: float = 0.2,
-    preprocessor="auto",
-    **estimator_params: Any,
-) -> pd.DataFrame:
-    """Vary one parameter over ``values``, everything else fixed, repeated over ``seeds``.
-
-    Each (value, seed) trains a fresh ``KerasMLPClassifier`` on a stratified
-    split of the training data drawn with that seed (the preprocessor is fitted
-    on the training part only) and scores it on the held-out part.
-    ``preprocessor`` works as in :func:`tune` (``"auto"`` by default).
-
-    Returns
-    -------
-    DataFrame
-        One row per (value, seed): ``param, value, seed, train_score,
-        val_score, epochs_trained, fit_time, train_curve, val_curve``.
-
-    Examples
-    --------
-    The seeds' "hidden layers 1..99" experiment, on a small scale::
-
-        sweep(X_train, y_train, "n_layers", [1, 2, 4, 8], preprocessor=make_preprocessor())
-    """
-    from .estimators import KerasMLPClassifier
-
-    from .datasets import resolve_preprocessor
-
-    preprocessor, _ = resolve_preprocessor(preprocessor, X)
-    check_number("validation_split", validation_split, low=0, high=1,
-                 low_inclusive=False, high_inclusive=False)
-    if len(values) == 0:
-        raise InvalidParameterValue(
-            f"values=[] for param={param!r}: give at least one value to try.")
-    known = KerasMLPClassifier().get_params(deep=False)
-    if param not in known:
-        raise InvalidParameterValue(f"param={param!r} is not a KerasMLPClassifier parameter."
-                                    + did_you_mean(param, known))
-    given, seeds = seeds, list(seeds) if isinstance(seeds, (list, tuple, range)) else seeds
-    if not isinstance(seeds, list) or not seeds:
-        raise InvalidParameterValue(
-            f"seeds={given!r} must be a non-empty list of integer seeds, e.g. (0, 1, 2): each "
-            "value is trained once per seed.")
-    for seed in seeds:
-        check_param("random_state", seed, where="seeds: ")
-    for value in values:
-        check_param(param, value, where="values: ")
-    # the fixed settings, checked once (an unknown name is refused with a suggestion)
-    KerasMLPClassifier(**{**estimator_params, param: values[0]}).validate_params()
-    rows = []
-    for seed in seeds:
-        X_train, X_val, y_train, y_val, _ = split_for_validation(
-            X, y, validation_split, seed, preprocessor)
-        for value in values:
-            est = KerasMLPClassifier(**{**estimator_params, "random_state": seed, param: value})
-            started = time.perf_counter()
-            est.fit(X_train, y_train, validation_data=(X_val, y_val))
-            rows.append({
-                "param": param, "value": value, "seed": seed,
-                "train_score": float(est.score(X_train, y_train)),
-                "val_score": float(est.score(X_val, y_val)),
-                "epochs_trained": len(est.history_["loss"]),
-                "fit_time": time.perf_counter() - started,
-                "train_curve": [float(v) for v in est.history_.get("accuracy", [])],
-                "val_curve": [float(v) for v in est.history_.get("val_accuracy", [])],
-            })
-    return pd.DataFrame(rows)

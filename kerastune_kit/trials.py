@@ -158,6 +158,11 @@ class SearchResult:
     space : SearchSpace
     baseline_ : DataFrame or None
         :func:`~kerastune_kit.compare_with_baseline` of the best estimator.
+    task_ : {"classification", "regression"} or None
+        What was tuned (None when unknown: a result saved before it was recorded).
+    scoring_ : str or None
+        The name of the score in the ``score`` column (``"accuracy"``,
+        ``"r2"``, or the scikit-learn scorer given to ``tune``); None when unknown.
     """
 
     trials: pd.DataFrame
@@ -166,6 +171,12 @@ class SearchResult:
     strategy: str
     space: Any
     baseline_: pd.DataFrame | None = None
+    task_: str | None = None
+    scoring_: str | None = None
+
+    def _score_label(self) -> str:
+        """`` (r2)``: the score's name for the text after a score, or "" when unknown."""
+        return f" ({self.scoring_})" if self.scoring_ else ""
 
     def top(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` best finished trials, best first (:func:`ranked`), without the curve and
@@ -178,7 +189,8 @@ class SearchResult:
         the ``k`` best trials (only columns that vary), and the comparison with the baseline."""
         n_ok = int((self.trials["status"] == "ok").sum())
         lines = [f"{self.strategy} search: {len(self.trials)} trials ({n_ok} finished); "
-                 f"best score {self.best_score_:.4f} with {format_params(self.best_params_)}"]
+                 f"best score {self.best_score_:.4f}{self._score_label()} with "
+                 f"{format_params(self.best_params_)}"]
         if getattr(self, "preprocessing_", None):
             lines.append(self.preprocessing_)
         lines += ["", f"Top {min(k, n_ok)} trials:",
@@ -190,7 +202,8 @@ class SearchResult:
     def _repr_html_(self) -> str:
         n_ok = int((self.trials["status"] == "ok").sum())
         parts = [f"<p><b>{html.escape(self.strategy)} search</b>: {len(self.trials)} trials "
-                 f"({n_ok} finished); best score {self.best_score_:.4f} with "
+                 f"({n_ok} finished); best score {self.best_score_:.4f}"
+                 f"{html.escape(self._score_label())} with "
                  f"{html.escape(format_params(self.best_params_))}</p>",
                  display_table(self.top(5)).to_html(index=False, border=0)]
         if self.baseline_ is not None:

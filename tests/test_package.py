@@ -104,10 +104,10 @@ LAYERS = [
     {"errors", "_validation", "_constraints", "locking", "_version", "journal", "_inputs",
      "_targets", "quiet", "comparison", "_optional", "pareto",
      "space", "dimensions",
-     "_dimension_base", "choices", "datasets", "trials", "hyperband_schedule"},
+     "_dimension_base", "choices", "datasets", "trials", "hyperband_schedule", "_scoring"},
     {"builders", "_template", "fastfit", "schedules", "callbacks", "baseline"},
     {"training", "_mlp_base", "estimators", "regressor", "kt_folds", "hypermodel"},
-    {"strategies", "search"},
+    {"strategies", "search", "sweeps"},
     {"results", "plots", "_plot_helpers", "plots_training", "report", "range_test"},
     {"cli", "cli_search", "__main__"},
 ]

@@ -77,7 +77,11 @@ def test_cli_tune_on_a_regression_csv(tmp_path, capsys):
     assert "Comparison with the baseline on the same folds" in printed
     assert "KerasMLPRegressor" in printed and "RidgeCV" in printed and "(r2;" in printed
     assert "Test R^2 (test split, used once): KerasMLPRegressor " in printed
-    assert (out / "report.html").exists()
+    report = (out / "report.html").read_text()
+    assert "best score" in report and " (r2)</td>" in report
+    assert "Predicted against actual values of the refitted best model on the test split" in report
+    assert "Residuals of the refitted best model on the test split" in report
+    assert "training (dashed) loss per epoch" in report
 
 
 def test_cli_ambiguous_target_names_task(tmp_path, capsys):

@@ -27,15 +27,22 @@ def test_normalised_weights_average_one_and_ignore_scale():
     assert normalised_weights(None) is None
 
 
-@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 2.0, 1: 0.5}])
-def test_the_callers_weights_are_never_modified(class_weight):
+@pytest.mark.parametrize("estimator, class_weight", [
+    (KerasMLPClassifier, None), (KerasMLPClassifier, "balanced"),
+    (KerasMLPClassifier, {0: 2.0, 1: 0.5}), (KerasMLPRegressor, None)])
+def test_the_callers_weights_are_never_modified(estimator, class_weight):
     X, y = _data()
-    sw = np.ones(len(y))
-    est = KerasMLPClassifier(**{**FULL_BATCH, "epochs": 1}, class_weight=class_weight)
+    # weights that are not all equal and do not average 1: rescaling them in place, or
+    # multiplying them by class weights, would show
+    sw = np.linspace(0.5, 3.0, len(y))
+    kept = sw.copy()
+    params = {**FULL_BATCH, "epochs": 1}
+    est = estimator(**params) if class_weight is None else estimator(
+        **params, class_weight=class_weight)
     est.fit(X, y, sample_weight=sw)
     est.fit(X, y, sample_weight=sw)
     est.partial_fit(X, y, sample_weight=sw)
-    np.testing.assert_array_equal(sw, np.ones(len(y)))
+    np.testing.assert_array_equal(sw, kept)
 
 
 def test_integer_weights_are_accepted():
@@ -54,12 +61,14 @@ def test_negative_weights_are_refused():
 
 
 @pytest.mark.parametrize("scale", [3, 10])
-def test_multiplying_every_weight_changes_nothing(scale):
+@pytest.mark.parametrize("estimator", [KerasMLPClassifier, KerasMLPRegressor])
+def test_multiplying_every_weight_changes_nothing(estimator, scale):
     X, y = _data()
     w = np.random.default_rng(1).integers(1, 4, size=len(y)).astype(float)
-    base = KerasMLPClassifier(**FULL_BATCH).fit(X, y, sample_weight=w).predict_proba(X)
-    scaled = KerasMLPClassifier(**FULL_BATCH).fit(X, y, sample_weight=scale * w)
-    np.testing.assert_allclose(scaled.predict_proba(X), base, atol=1e-5)
+    method = "predict_proba" if estimator is KerasMLPClassifier else "predict"
+    base = getattr(estimator(**FULL_BATCH).fit(X, y, sample_weight=w), method)(X)
+    scaled = estimator(**FULL_BATCH).fit(X, y, sample_weight=scale * w)
+    np.testing.assert_allclose(getattr(scaled, method)(X), base, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

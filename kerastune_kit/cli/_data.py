@@ -7,7 +7,7 @@ from pathlib import Path
 from ._common import CommandError
 
 __all__ = ["DATASETS", "load_dataset", "add_dataset_arguments", "add_task_argument",
-           "choose_task"]
+           "choose_task", "add_scoring_argument", "check_scoring_option"]
 
 #: Dataset names ``--dataset`` accepts besides a path to a CSV file.
 DATASETS = ("penguins", "digits", "mnist", "fashion_mnist", "cifar10")
@@ -90,8 +90,8 @@ def add_task_argument(parser) -> None:
     parser.add_argument("--task", choices=["auto", "classification", "regression"],
                         default="auto",
                         help="auto (default): a numeric target with many values is regression "
-                             "(a KerasMLPRegressor scored by R^2, against RidgeCV), otherwise "
-                             "classification")
+                             "(a KerasMLPRegressor scored by R^2; the baseline is RidgeCV), "
+                             "otherwise classification")
 
 
 def choose_task(args, y) -> str:
@@ -107,3 +107,23 @@ def choose_task(args, y) -> str:
     if not getattr(args, "quiet", False):
         print(f"Task: {task} ({reason}; override with --task).", flush=True)
     return task
+
+
+def add_scoring_argument(parser) -> None:
+    """``--scoring NAME``: a scikit-learn scorer in place of accuracy or R^2."""
+    parser.add_argument("--scoring", default=None, metavar="NAME",
+                        help="a scikit-learn scorer name that fits the task, e.g. "
+                             "neg_mean_absolute_error or balanced_accuracy (default: accuracy, "
+                             "or r2 for regression)")
+
+
+def check_scoring_option(args, task: str) -> str | None:
+    """``--scoring`` checked for ``task`` (None when not given); a bad name is a CommandError."""
+    from .._scoring import check_scoring
+
+    scoring = getattr(args, "scoring", None)
+    try:
+        return check_scoring(scoring, task)
+    except ValueError as err:
+        raise CommandError(str(err).replace(f"scoring={scoring!r}", f"--scoring {scoring!r}")
+                           .replace("(or None for", "(or leave --scoring out for")) from None

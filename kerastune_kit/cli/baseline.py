@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 
 from ._common import CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow
-from ._data import add_dataset_arguments, add_task_argument, choose_task, load_dataset
+from ._data import (add_dataset_arguments, add_scoring_argument, add_task_argument,
+                    check_scoring_option, choose_task, load_dataset)
 
 __all__ = ["COMMAND", "add_arguments", "run"]
 
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     add_dataset_arguments(parser)
     add_task_argument(parser)
+    add_scoring_argument(parser)
     parser.add_argument(
         "--cv", type=int_at_least(2), default=5, help="number of CV folds, >= 2 (default: 5)"
     )
@@ -66,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     CommandError
-        For a bad dataset or target, or too few rows for the folds.
+        For a bad dataset or target, a ``--scoring`` that does not fit the
+        task, or too few rows for the folds.
     """
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
     task = choose_task(args, y)
+    scoring = check_scoring_option(args, task)
     quiet_tensorflow(verbose=args.verbose)
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
@@ -98,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         table = compare_with_baseline(
             model, X_train, y_train,
             baseline=make_baseline(preprocessor, task=task, random_state=args.seed),
-            cv=args.cv, random_state=args.seed)
+            cv=args.cv, scoring=scoring or "auto", random_state=args.seed)
     except ValueError as err:  # e.g. fewer rows of a class than folds
         raise CommandError(f"--dataset {args.dataset!r}: {err}") from None
     print()

@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from None
     extra = json.loads((args.directory / "best_params.json").read_text()).get("extra", {})
     notes = {"dataset": extra.get("dataset", "?")}
-    if "test_accuracy" in extra:
-        notes["test accuracy (used once)"] = extra["test_accuracy"]
+    for key, scores in extra.items():  # test_accuracy, test_r2, test_<scorer>
+        if key.startswith("test_"):
+            notes[f"test {key[len('test_'):]} (used once)"] = scores
     path = write_report(result, writable_dir(args.directory) / "report.html", notes=notes)
     print(f"Wrote {path}")
     return 0

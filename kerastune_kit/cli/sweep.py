@@ -1,9 +1,10 @@
 """``kerastune-kit sweep``: vary one parameter over values, repeated over seeds.
 
 Prints the mean and spread of the training and validation scores per value
-and writes ``sweep.csv`` and ``sweep.png`` in ``--out`` (by default a new
-folder ``kerastune_runs/sweep-<param>-<time>``, so a second sweep never
-overwrites the first).
+(accuracy, R^2 for a regression target, or ``--scoring``'s scorer) and writes
+``sweep.csv`` and ``sweep.png`` in ``--out`` (by default a new folder
+``kerastune_runs/sweep-<param>-<time>``, so a second sweep never overwrites
+the first). The task is read from the target as ``tune`` reads it (``--task``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from ._common import (CommandError, Subcommand, fraction, int_at_least, output_folder,
                       quiet_tensorflow)
-from ._data import add_dataset_arguments, load_dataset
+from ._data import (add_dataset_arguments, add_scoring_argument, add_task_argument,
+                    check_scoring_option, choose_task, load_dataset)
 from ._space_args import parse_value
 
 __all__ = ["COMMAND", "add_arguments", "run"]
@@ -33,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated values, e.g. 1,2,4,8 (bounds inclusive)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
     add_dataset_arguments(parser)
+    add_task_argument(parser)
+    add_scoring_argument(parser)
     parser.add_argument("--epochs", type=int_at_least(1), default=10,
                         help="epochs per fit, unless --param epochs (default: 10)")
     parser.add_argument("--seed", type=int_at_least(0), default=0,
@@ -62,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     CommandError
-        For unreadable ``--seeds``, a bad dataset or output folder, or a
-        parameter or value the sweep refuses.
+        For unreadable ``--seeds``, a bad dataset or output folder, an
+        ambiguous target without ``--task``, a ``--scoring`` that does not fit
+        the task, or a parameter or value the sweep refuses.
     """
     parts = [v.strip() for v in args.values.split(",")]
     if "" in parts:
@@ -80,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _sweep_into(out, args: argparse.Namespace, values: list, seeds: list) -> int:
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
+    task = choose_task(args, y)
+    scoring = check_scoring_option(args, task)
     quiet_tensorflow(verbose=getattr(args, "verbose", False))
     from sklearn.model_selection import train_test_split
 
@@ -87,14 +94,16 @@ def _sweep_into(out, args: argparse.Namespace, values: list, seeds: list) -> int
     from ..search import sweep
 
     try:
-        X_train, _, y_train, _ = train_test_split(X, y, test_size=args.test_size, stratify=y,
-                                                  random_state=args.seed)
-        table = sweep(X_train, y_train, args.param, values, seeds=seeds,
-                      preprocessor=preprocessor, epochs=args.epochs)
+        X_train, _, y_train, _ = train_test_split(
+            X, y, test_size=args.test_size, stratify=y if task == "classification" else None,
+            random_state=args.seed)
+        table = sweep(X_train, y_train, args.param, values, seeds=seeds, task=task,
+                      scoring=scoring, preprocessor=preprocessor, epochs=args.epochs)
     except (ValueError, TypeError) as err:
         raise CommandError(str(err)) from None
     summary = table.groupby("value", sort=False)[["train_score", "val_score"]].agg(["mean", "std"])
-    print(f"{description}: {args.param} over {values}, seeds {seeds}\n")
+    print(f"{description}: {args.param} over {values}, seeds {seeds}; {task}, scores are "
+          f"{table['scoring'].iloc[0]}\n")
     print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
     table.assign(train_curve=table["train_curve"].map(json.dumps),
                  val_curve=table["val_curve"].map(json.dumps)).to_csv(out / "sweep.csv", index=False)

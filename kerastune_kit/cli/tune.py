@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ._common import (CommandError, Subcommand, fraction, int_at_least, output_folder,
                       quiet_tensorflow)
-from ._data import add_dataset_arguments, add_task_argument, choose_task, load_dataset
+from ._data import (add_dataset_arguments, add_scoring_argument, add_task_argument,
+                    check_scoring_option, choose_task, load_dataset)
 from ._progress import progress
 from ._space_args import default_space, parse_assignments
 from ..errors import FolderInUse
@@ -76,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_dataset_arguments(parser)
     add_task_argument(parser)
+    add_scoring_argument(parser)
     parser.add_argument("--strategy", choices=list(STRATEGIES), default="random",
                         help=_strategy_help(STRATEGIES))
     parser.add_argument("--budget", type=int_at_least(1), default=10,
@@ -180,6 +182,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     from sklearn.model_selection import train_test_split
 
     from .._inputs import check_labels, check_numeric_target
+    from .._scoring import score_with
     from ..baseline import make_baseline
     from ..comparison import model_label
     from ..errors import FolderInUse, TooManyFailures
@@ -195,6 +198,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     except (OSError, ValueError, TypeError) as err:
         raise CommandError(f"search space: {err}") from None
     task = choose_task(args, y)
+    scoring = check_scoring_option(args, task)
     regression = task == "regression"
     try:
         if regression:
@@ -226,7 +230,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
                           cv=args.cv, max_epochs=args.max_epochs, rounds=ROUNDS,
                           preprocessor=preprocessor, estimator_params=fixed,
                           directory=search_dir, random_state=args.seed, n_jobs=args.n_jobs,
-                          resume=args.resume, task=task,
+                          resume=args.resume, task=task, scoring=scoring,
                           max_consecutive_failures=args.max_consecutive_failures,
                           **_optuna_options(args))
     except (ValueError, TypeError, OSError, TooManyFailures, FolderInUse) as err:
@@ -238,16 +242,15 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
         return 0
 
     baseline = make_baseline(preprocessor, task=task).fit(X_train, y_train)
-    metric = "R^2" if regression else "accuracy"
+    metric = scoring or ("R^2" if regression else "accuracy")
     names = (model_label(result.best_estimator_), model_label(baseline))
-    test_scores = {names[0]: float(result.best_estimator_.score(X_test, y_test)),
-                   names[1]: float(baseline.score(X_test, y_test))}
+    test_scores = {names[0]: score_with(result.best_estimator_, X_test, y_test, scoring),
+                   names[1]: score_with(baseline, X_test, y_test, scoring)}
     test_line = ", ".join(f"{name} {score:.3f}" for name, score in test_scores.items())
     try:
         paths = save_result(result, out, extra={"dataset": description, "task": task,
-                                                f"test_{'r2' if regression else 'accuracy'}":
-                                                    test_scores})
-        report = write_report(result, out / "report.html",
+                                                f"test_{result.scoring_}": test_scores})
+        report = write_report(result, out / "report.html", test_data=(X_test, y_test),
                               notes={"dataset": description, "task": task,
                                      f"test {metric} (test split, used once)": test_line})
     except OSError as err:  # a full disk, a folder that became read-only

@@ -2,9 +2,9 @@
 
 :func:`check_data` refuses, with the fix, data a search cannot use (raw
 categories with ``preprocessor=None``, a class with fewer rows than folds);
-:func:`split_for_validation` carves the stratified validation split of the
-strategies that score on one split, the preprocessor fitted on the training
-part only. Heavy imports (NumPy, scikit-learn) happen inside the functions.
+:func:`split_for_validation` carves the validation split (stratified for
+classes) of the strategies that score on one split and of ``sweep``, the
+preprocessor fitted on the training part only. Heavy imports (NumPy, scikit-learn) happen inside the functions.
 """
 
 from __future__ import annotations
@@ -51,11 +51,13 @@ def check_data(X, y, settings, strategy) -> None:
             "more rows.")
 
 
-def split_for_validation(X, y, fraction: float, seed, preprocessor):
+def split_for_validation(X, y, fraction: float, seed, preprocessor, *, stratify: bool = True):
     """Stratified train/validation split of training data; the preprocessor is fitted on the train part.
 
     Returns ``X_train, X_val, y_train, y_val, encoder``: float32 features,
-    labels as class codes, and the fitted ``LabelEncoder``.
+    labels as class codes, and the fitted ``LabelEncoder``. With
+    ``stratify=False`` (a regression target) the split is a plain shuffled
+    one, ``y`` is returned as it is and ``encoder`` is None.
     """
     import numpy as np
     from sklearn.base import clone
@@ -63,14 +65,16 @@ def split_for_validation(X, y, fraction: float, seed, preprocessor):
     from sklearn.preprocessing import LabelEncoder
 
     X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=fraction, stratify=y, random_state=seed)
+        X, y, test_size=fraction, stratify=y if stratify else None, random_state=seed)
     if preprocessor is not None:
         fitted = clone(preprocessor).fit(X_train)
         X_train, X_val = fitted.transform(X_train), fitted.transform(X_val)
-    encoder = LabelEncoder().fit(y)
 
     def as_float(a):
         return np.asarray(a, dtype="float32")
 
+    if not stratify:
+        return as_float(X_train), as_float(X_val), np.asarray(y_train), np.asarray(y_val), None
+    encoder = LabelEncoder().fit(y)
     return (as_float(X_train), as_float(X_val), encoder.transform(y_train),
             encoder.transform(y_val), encoder)

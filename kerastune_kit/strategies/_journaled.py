@@ -47,6 +47,7 @@ from sklearn.model_selection import (
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 
+from .._scoring import score_with
 from ..errors import InvalidParameterError, TooManyFailures
 from ..estimators import KerasMLPClassifier
 from ..regressor import KerasMLPRegressor
@@ -127,7 +128,7 @@ class JournaledMLPRegressor(Journaled, KerasMLPRegressor):
 
 
 class RecordingScorer:
-    """Accuracy scorer that appends each scored fit to its journal (or replays it).
+    """Scorer that appends each scored fit to its journal (or replays it).
 
     scikit-learn's searches keep no training curves; this scorer runs where
     the model was fitted (any joblib backend) and writes one JSON line per
@@ -138,10 +139,14 @@ class RecordingScorer:
     ----------
     names : sequence of str
         The parameters whose values make a record's ``key``.
+    scoring : str, optional
+        A scikit-learn scorer name; by default the estimator's own ``score``
+        (accuracy, or R^2 for a regressor).
     """
 
-    def __init__(self, names: Sequence[str]):
+    def __init__(self, names: Sequence[str], scoring: str | None = None):
         self.names = list(names)
+        self.scoring = scoring
 
     def __call__(self, estimator, X, y) -> float:
         model = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
@@ -150,7 +155,7 @@ class RecordingScorer:
             return float("nan")  # recorded by fit
         if fit.get("replayed") is not None:
             return float(fit["replayed"]["score"])
-        score = float(estimator.score(X, y))
+        score = score_with(estimator, X, y, self.scoring)
         if fit.get("recorded") or model.journal is None:
             return score  # a second scoring of the same fit (e.g. on its training part)
         fit["recorded"] = True

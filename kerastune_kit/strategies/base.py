@@ -89,6 +89,7 @@ class SearchSettings:
     resume: bool = False
     max_consecutive_failures: int | None = 10
     task: str = "classification"
+    scoring: str | None = None
     sampler: Any = None
     pruner: Any = None
     objectives: Any = None
@@ -100,6 +101,9 @@ class SearchSettings:
         if self.task not in ("classification", "regression"):
             raise InvalidParameterValue(
                 f"task={self.task!r} must be 'classification', 'regression' or 'auto'.")
+        from .._scoring import check_scoring
+
+        check_scoring(self.scoring, self.task)
         check_positive_int("n_trials", self.n_trials)
         check_positive_int("cv", self.cv, allow_none=True)
         check_number("validation_split", self.validation_split, low=0, high=1,
@@ -164,6 +168,8 @@ class SearchSettings:
         and resume with ``cv=None``).
         """
         extra = {"task": self.task} if self.task != "classification" else {}
+        if self.scoring is not None:
+            extra["scoring"] = self.scoring
         if self.cv is not None and self.folds_are_trials:
             extra["trial_folds"] = self.cv
         return dict(
@@ -244,6 +250,9 @@ class Strategy:
         one is refused.
     folds_optional : bool, default False
         ``cv=None`` (score on one validation split) is allowed.
+    takes_scoring : bool, default False
+        Candidates can be scored by a named scikit-learn scorer (``tune``'s
+        ``scoring``); a strategy that cannot is refused any but its own score.
     """
 
     name: ClassVar[str] = ""
@@ -255,6 +264,7 @@ class Strategy:
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     options: ClassVar[tuple[str, ...]] = ()
     folds_optional: ClassVar[bool] = False
+    takes_scoring: ClassVar[bool] = False
 
     @classmethod
     def resolve_cv(cls, cv, n_rows: int | None = None) -> int | None:
@@ -292,6 +302,11 @@ class Strategy:
                 f"only (its trials are scored by accuracy), not a {self.settings.task} target; "
                 "for regression use 'random', 'grid', 'halving' or 'coarse-to-fine', which "
                 "score R^2 on cross-validation folds.")
+        if self.settings.scoring not in (None, "accuracy") and not self.takes_scoring:
+            raise InvalidParameterValue(
+                f"scoring={self.settings.scoring!r}: strategy={self.name!r} scores its trials "
+                "by accuracy only. Leave scoring=None, or use 'random', 'grid', 'halving' or "
+                "'coarse-to-fine', which score candidates with any scikit-learn scorer.")
         for name in STRATEGY_OPTIONS:
             if name not in self.options and getattr(self.settings, name) is not None:
                 users = "strategy='optuna'" if name != "select_best" else "a multi-objective search"

@@ -33,6 +33,7 @@ class SklearnStrategy(Strategy):
     """
 
     uses_folds = True
+    takes_scoring = True
 
     def make_search(self, job: SearchJob, estimator, common: dict):
         """The scikit-learn search to fit: ``estimator`` journals its fits; ``common`` are the
@@ -52,7 +53,7 @@ class SklearnStrategy(Strategy):
         regression = settings.task == "regression"
         estimator = job.estimator(JournaledMLPRegressor if regression else JournaledMLPClassifier,
                                   replay=job.resumed, journal=str(job.directory / _RECORDS))
-        folds = KFold if regression else StratifiedKFold  # scored by R^2 or accuracy
+        folds = KFold if regression else StratifiedKFold  # scored by R^2 or accuracy, or the scorer
         common = dict(
             cv=folds(settings.cv, shuffle=True, random_state=settings.random_state),
             # a fit that fails in training is recorded and scores NaN (JournaledMLPClassifier);
@@ -60,7 +61,7 @@ class SklearnStrategy(Strategy):
             # stops the search instead of counting as a failed fit
             n_jobs=settings.n_jobs, error_score="raise", refit=False,
             return_train_score=False,  # the scorer records (and replays) test scores
-            scoring=RecordingScorer([*job.space.names, "epochs"]),
+            scoring=RecordingScorer([*job.space.names, "epochs"], settings.scoring),
             failure_limit=settings.max_consecutive_failures, journal=str(self.records(job)))
         search = self.make_search(job, estimator, common)
         with warnings.catch_warnings():
