@@ -146,6 +146,12 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def _rounded(params: Mapping[str, Any]) -> dict:
+    """``params`` with floats to 3 significant digits and NumPy scalars as Python numbers."""
+    return {name: float(f"{value:.3g}") if isinstance(value, float) else value
+            for name, value in ((k, plain(v)) for k, v in params.items())}
+
+
 def _needs_exponent(values: pd.Series) -> bool:
     """Whether any float in ``values`` prints in e-notation (then the whole column should)."""
     floats = [float(v) for v in values if isinstance(v, (float, np.floating))
@@ -213,4 +219,4 @@ class SearchResult:
         pruned = f", {n_pruned} pruned" if n_pruned else ""
         return (f"{type(self).__name__}(strategy={self.strategy!r}, trials={len(self.trials)} "
                 f"({n_ok} ok{pruned}), best_score_={self.best_score_:.4f}, "
-                f"best_params_={self.best_params_})")
+                f"best_params_={_rounded(self.best_params_)})")

@@ -7,7 +7,7 @@ editor read as such. The published ``notebooks/NN_name.ipynb`` is generated from
     python notebooks/build_notebooks.py                # execute every source at the full budget
     python notebooks/build_notebooks.py --only 01      # just the sources whose name starts with 01
     python notebooks/build_notebooks.py --check        # exit 1 if a notebook is older than its source
-    python notebooks/build_notebooks.py --budget small # a quick run (never published)
+    python notebooks/build_notebooks.py --budget small # a quick look (--check refuses it)
 
 Every ``notebooks/[0-9][0-9]_*.py`` is a source; a new one is picked up with no change here.
 Each runs in a fresh kernel of this interpreter, in a temporary working directory (what
@@ -15,7 +15,8 @@ it writes -- Keras Tuner projects, ``runs/``, checkpoints, temporary search fold
 removed afterwards), with ``KERASTUNE_BUDGET`` set. The ``.ipynb`` is written only if
 every cell ran; its metadata (``metadata["kerastune_kit"]``) records the sha256 of the
 source it was executed from, the budget and the execution time, so ``--check`` and
-``tests/test_notebooks.py`` can tell a notebook whose source changed since.
+``tests/test_notebooks.py`` can tell a notebook whose source changed since (or one
+executed at the small budget, which is not to be committed).
 
 Code cells whose metadata names a ``readme_figure`` (``# %% readme_figure="name"``) have
 their first PNG output copied to ``docs/figures/name.png`` for the README.
@@ -90,7 +91,7 @@ def published_metadata(notebook: Path) -> dict:
 
 
 def stale(paths: list[Path]) -> list[Path]:
-    """The sources whose published notebook is missing or was executed from other bytes.
+    """The sources whose published notebook is missing, from other bytes or not at the full budget.
 
     Parameters
     ----------
@@ -100,10 +101,15 @@ def stale(paths: list[Path]) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        Those whose notebook's recorded ``source_sha256`` differs from the source's.
+        Those whose notebook's recorded ``source_sha256`` differs from the source's, or
+        whose recorded budget is not ``"full"``.
     """
-    return [p for p in paths
-            if published_metadata(published(p)).get("source_sha256") != source_sha256(p)]
+    out_of_date = []
+    for path in paths:
+        meta = published_metadata(published(path))
+        if meta.get("source_sha256") != source_sha256(path) or meta.get("budget") != "full":
+            out_of_date.append(path)
+    return out_of_date
 
 
 def _kernel_spec_manager(folder: Path):
@@ -207,6 +213,7 @@ def execute(source: Path, budget: str = "full", workdir: Path | None = None):
                            kernel_spec_manager=_kernel_spec_manager(scratch / "kernels"))
         client = nbclient.NotebookClient(
             nb, km=km, timeout=CELL_TIMEOUT, allow_errors=False,
+            record_timing=False,  # no per-cell timestamps: a rerun's diff shows only outputs
             resources={"metadata": {"path": str(run_dir)}})  # the kernel's working directory
         started = time.perf_counter()
         try:
@@ -263,7 +270,7 @@ def main(argv=None) -> int:
                         help="only the sources whose file name starts with PREFIX (e.g. 01)")
     parser.add_argument("--check", action="store_true",
                         help="execute nothing; exit 1 listing the notebooks whose recorded "
-                             "source hash differs from their source")
+                             "source hash differs from their source (or budget is not full)")
     parser.add_argument("--budget", choices=BUDGETS, default="full",
                         help="KERASTUNE_BUDGET for the kernels (default full; publish only full)")
     args = parser.parse_args(argv)
@@ -274,8 +281,8 @@ def main(argv=None) -> int:
     if args.check:
         out_of_date = stale(paths)
         for path in out_of_date:
-            print(f"{published(path).relative_to(ROOT)} was not executed from the current "
-                  f"{path.name}", file=sys.stderr)
+            print(f"{published(path).relative_to(ROOT)} was not executed at the full budget "
+                  f"from the current {path.name}", file=sys.stderr)
         if out_of_date:
             print("run: python notebooks/build_notebooks.py --only NN", file=sys.stderr)
         return 1 if out_of_date else 0
