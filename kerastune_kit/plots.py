@@ -110,7 +110,8 @@ def plot_best_trials(results: Any, k: int = 20, ncols: int = 5,
             ax.text(0.5, 0.5, "no per-epoch\ncurve recorded", ha="center", va="center",
                     fontsize=9, color="0.4", transform=ax.transAxes)
         ax.set_title(f"Best-{i} ({row['score']:.3f})", fontsize=10)
-        line = ", ".join(f"{short_name(p)} {format_value(row[p], is_log_param(space, p))}" for p in params)
+        line = ", ".join(f"{short_name(p)} {format_value(row[p], _exponent_label(space, p))}"
+                         for p in params)
         ax.text(0.97, 0.04, "\n".join(textwrap.wrap(line, 26)), ha="right", va="bottom",
                 fontsize=9, transform=ax.transAxes,
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
@@ -123,6 +124,12 @@ def plot_best_trials(results: Any, k: int = 20, ncols: int = 5,
     fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=10, frameon=False)
     fig.supxlabel("epoch", fontsize=10), fig.supylabel(metric_label, fontsize=10)
     return fig
+
+
+def _exponent_label(space: Any, name: str) -> bool:
+    """Label a value in e-notation: a log-scale parameter, but not a reverse-log one (a
+    ``beta_1`` of 0.995 reads as 0.995, not 9.9e-01)."""
+    return is_log_param(space, name) and getattr(space[name], "scale", "log") != "reverse_log"
 
 
 def _numeric_choices(space: Any, name: str) -> list:
