@@ -75,6 +75,7 @@ from kerastune_kit import (
 from kerastune_kit.plots import (
     plot_baseline_comparison, plot_confusion_matrix, plot_history, plot_lr_schedule,
     plot_sweep)
+from kerastune_kit.trials import format_params
 
 # TensorFlow turns its Python log up to INFO in notebooks; keep warnings like
 # "tf.function retracing" (expected when many small models are built) out of the output
@@ -340,7 +341,7 @@ display(searches)
 
 winner = max([random_search, grid_search], key=lambda s: s.best_score_)
 chosen = winner.best_estimator_          # refitted on all 275 training rows
-print("chosen:", type(winner).__name__, winner.best_params_)
+print("chosen:", type(winner).__name__, format_params(winner.best_params_))
 
 comparison = compare_with_baseline(
     chosen, X_train, y_train, baseline=make_baseline(make_preprocessor(), random_state=0),

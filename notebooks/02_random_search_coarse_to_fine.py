@@ -59,6 +59,7 @@ from sklearn.model_selection import train_test_split
 import kerastune_kit as ktk
 from kerastune_kit import Float, SearchSpace, load_digits, tune
 from kerastune_kit.plots import plot_best_trials, plot_scores
+from kerastune_kit.trials import format_params
 
 # TensorFlow turns its Python log up to INFO in notebooks; keep warnings like
 # "tf.function retracing" (expected when many small models are built) out of the output
@@ -190,6 +191,6 @@ plot_scores(c2f, params=["learning_rate", "kernel_l2"]);
 # only, so the two numbers are independent estimates.
 
 # %%
-print("best parameters:", c2f.best_params_)
+print("best parameters:", format_params(c2f.best_params_))
 print(f"cross-validated accuracy (training data): {c2f.best_score_:.3f}")
 print(f"test accuracy:                            {c2f.best_estimator_.score(X_test, y_test):.3f}")
