@@ -28,6 +28,7 @@ th { background: #f3f3f3; }
 figure { margin: 1.5rem 0; } img { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.95rem; margin-top: 0.3rem; }
 .note { color: #555; font-size: 0.95rem; }
+pre { font-size: 0.95rem; background: #f7f7f7; padding: 0.5rem 0.75rem; }
 """
 
 
