@@ -112,25 +112,40 @@ def plot_best_trials(results: Any, k: int = 20, ncols: int = 5,
             ax.plot(range(1, len(train) + 1), train, "--", color="C1")
         if not (val or train):
             ax.text(0.5, 0.5, "no per-epoch\ncurve recorded", ha="center", va="center",
-                    fontsize=8, color="0.4", transform=ax.transAxes)
-        ax.set_title(f"Best-{i} ({row['score']:.3f})", fontsize=9)
-        line = ", ".join(f"{short_name(p)} {format_value(row[p], is_log_param(space, p))}" for p in params)
+                    fontsize=9, color="0.4", transform=ax.transAxes)
+        ax.set_title(f"Best-{i} ({row['score']:.3f})", fontsize=10)
+        line = ", ".join(f"{short_name(p)} {format_value(row[p], _exponent_label(space, p))}"
+                         for p in params)
         ax.text(0.97, 0.04, "\n".join(textwrap.wrap(line, 26)), ha="right", va="bottom",
-                fontsize=8, transform=ax.transAxes,
+                fontsize=9, transform=ax.transAxes,
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in flat[len(best):]:
         ax.remove()
     handles = [Line2D([], [], ls="-", color="C0", label=f"validation {metric_label}"),
                Line2D([], [], ls="--", color="C1", label=f"training {metric_label}")]
-    fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=8, frameon=False)
-    fig.supxlabel("epoch", fontsize=9), fig.supylabel(metric_label, fontsize=9)
+    fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=10, frameon=False)
+    fig.supxlabel("epoch", fontsize=10), fig.supylabel(metric_label, fontsize=10)
     return fig
 
 
+def _exponent_label(space: Any, name: str) -> bool:
+    """Label a value in e-notation: a log-scale parameter, but not a reverse-log one (a
+    ``beta_1`` of 0.995 reads as 0.995, not 9.9e-01)."""
+    return is_log_param(space, name) and getattr(space[name], "scale", "log") != "reverse_log"
+
+
+def _numeric_choices(space: Any, name: str) -> list:
+    """The choices of a Categorical of numbers in ``space`` (``[16, 32, 64]``), else ``[]``."""
+    choices = getattr(space[name], "choices", None) if space is not None and name in space else None
+    if not choices or not all_numeric(list(choices)):
+        return []
+    return sorted(choices)
+
+
 def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = None) -> Figure:
-    """Score against each parameter, one panel per parameter.
+    """Score against each parameter, one panel per parameter (at most four a row).
 
     Parameters
     ----------
@@ -155,8 +170,14 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
     names = _param_names(table, space, params)
     ok = finished_trials(table)
     pruned = table[(table["status"] == "pruned") & table["score"].notna()]
-    fig, axes = plt.subplots(1, len(names), sharey=True, squeeze=False,
-                             figsize=(3.2 * len(names), 3.2), layout="constrained")
+    # at most 4 panels a row, rows balanced (5 parameters: 3 + 2), so that the figure
+    # scaled to a page or a notebook keeps its text readable
+    nrows = math.ceil(len(names) / 4)
+    ncols = math.ceil(len(names) / nrows)
+    fig, axes = plt.subplots(nrows, ncols, sharey=True, squeeze=False,
+                             figsize=(3.2 * ncols, 3.2 * nrows), layout="constrained")
+    for ax in axes.ravel()[len(names):]:
+        ax.remove()
     for ax, name in zip(axes.ravel(), names):
         values, scores = list(ok[name]), ok["score"].to_numpy(float)
         if all_numeric(values):
@@ -165,8 +186,11 @@ def plot_scores(results: Any, params: Sequence[str] | None = None, space: Any = 
                 ax.scatter(np.asarray(list(pruned[name]), float), pruned["score"].to_numpy(float),
                            facecolors="none", edgecolors="0.55", lw=0.8, label="pruned")
                 values = values + list(pruned[name])
+            choices = _numeric_choices(space, name)
             if is_log_param(space, name) and min(values) > 0:
                 ax.set_xscale("log")
+            elif choices:
+                ax.set_xticks(choices, [format_value(c) for c in choices])
             elif all(isinstance(v, numbers.Integral) for v in values):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # 1, 2, 3, not 1.5
         else:
@@ -239,7 +263,7 @@ def plot_param_heatmap(results: Any, x: str, y: str, ax: Axes | None = None,
     image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", aspect="auto", origin="lower")
     for (i, j), value in np.ndenumerate(grid):
         if not np.isnan(value):
-            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=9,
                     color="white" if value < np.nanmean(grid) else "black")
     ax.set_xticks(range(len(x_order)), x_order, rotation=30 if len(x_order) > 3 else 0)
     ax.set_yticks(range(len(y_order)), y_order)

@@ -22,11 +22,13 @@ __all__ = ["write_report", "render_report"]
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: 0.85rem; }
+table { border-collapse: collapse; font-size: 0.95rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
 th { background: #f3f3f3; }
-figure { margin: 1rem 0; } img { max-width: 100%; }
-.note { color: #555; font-size: 0.9rem; }
+figure { margin: 1.5rem 0; } img { max-width: 100%; height: auto; }
+figcaption { color: #444; font-size: 0.95rem; margin-top: 0.3rem; }
+.note { color: #555; font-size: 0.95rem; }
+pre { font-size: 0.95rem; background: #f7f7f7; padding: 0.5rem 0.75rem; }
 """
 
 
@@ -34,7 +36,8 @@ def _figure_html(figure, caption: str) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    # 110 dpi: a wide figure scaled to the page keeps its small text sharp
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'

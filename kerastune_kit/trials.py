@@ -140,8 +140,23 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         elif column == "fit_time":
             shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.1f} s")
         elif shown[column].dtype == object or shown[column].dtype.kind == "f":
-            shown[column] = shown[column].map(format_value)
+            # one notation a column: 2.4e-02 above 2.4e-03, not 0.0237 above 2.4e-03
+            log = _needs_exponent(shown[column])
+            shown[column] = shown[column].map(lambda v: format_value(v, log=log))
     return shown
+
+
+def _rounded(params: Mapping[str, Any]) -> dict:
+    """``params`` with floats to 3 significant digits and NumPy scalars as Python numbers."""
+    return {name: float(f"{value:.3g}") if isinstance(value, float) else value
+            for name, value in ((k, plain(v)) for k, v in params.items())}
+
+
+def _needs_exponent(values: pd.Series) -> bool:
+    """Whether any float in ``values`` prints in e-notation (then the whole column should)."""
+    floats = [float(v) for v in values if isinstance(v, (float, np.floating))
+              and math.isfinite(v) and v != 0]
+    return any(abs(v) < 1e-2 or abs(v) >= 1e4 for v in floats)
 
 
 @dataclass
@@ -217,4 +232,4 @@ class SearchResult:
         pruned = f", {n_pruned} pruned" if n_pruned else ""
         return (f"{type(self).__name__}(strategy={self.strategy!r}, trials={len(self.trials)} "
                 f"({n_ok} ok{pruned}), best_score_={self.best_score_:.4f}, "
-                f"best_params_={self.best_params_})")
+                f"best_params_={_rounded(self.best_params_)})")

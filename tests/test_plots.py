@@ -24,7 +24,7 @@ from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 from kerastune_kit import plots  # noqa: E402
 from kerastune_kit.datasets import load_digits, load_penguins, make_preprocessor  # noqa: E402
-from kerastune_kit.space import Float, Int, SearchSpace  # noqa: E402
+from kerastune_kit.space import Categorical, Float, Int, SearchSpace  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -340,3 +340,40 @@ def test_module_does_not_import_keras():
     code = ("import sys, kerastune_kit.plots; "
             "assert not {'keras', 'tensorflow'} & set(sys.modules), 'keras imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- readable panels
+def _readable_trials() -> pd.DataFrame:
+    """Five parameters, one a Categorical of numbers and one on a reverse-log scale."""
+    table = _synthetic_trials().drop(columns=["activation"])
+    table["batch_size"] = [16, 32, 64, 16, 32, 64, 16]
+    table["beta_1"] = [0.995, 0.9, 0.95, 0.99, 0.92, 0.999, 0.93]
+    table["dropout"] = [0.0, 0.2, 0.0, 0.2, 0.2, 0.0, 0.2]
+    return table
+
+
+READABLE_SPACE = SearchSpace(nodes=Int(8, 64, step=8), learning_rate=Float(1e-3, 1e-1, scale="log"),
+                             batch_size=Categorical([16, 32, 64]),
+                             beta_1=Float(0.9, 0.999, scale="reverse_log"),
+                             dropout=Categorical([0.0, 0.2, 0.4]))
+
+
+def test_plot_scores_wraps_rows_and_ticks_numeric_choices():
+    fig = plots.plot_scores(_readable_trials(), space=READABLE_SPACE)
+    panels = {ax.get_title(): ax for ax in _panels(fig)}
+    assert len(panels) == 5
+    # five parameters: two balanced rows (3 + 2), not one row of five
+    assert len({round(ax.get_position().y0, 2) for ax in panels.values()}) == 2
+    assert list(panels["batch_size"].get_xticks()) == [16, 32, 64]
+    assert [t.get_text() for t in panels["dropout"].get_xticklabels()] == ["0", "0.2", "0.4"]
+
+
+def test_plot_best_trials_labels_reverse_log_values_plainly():
+    from kerastune_kit.results import SavedResult  # a result carries its space
+
+    saved = SavedResult(trials=_readable_trials(), best_params_={}, best_score_=0.99,
+                        strategy="random", space=READABLE_SPACE)
+    fig = plots.plot_best_trials(saved, k=1)
+    line = " ".join(t.get_text() for ax in _panels(fig) for t in ax.texts).replace("\n", " ")
+    # beta_1 0.999, not 1.0e+00; a log-scale learning rate keeps its e-notation
+    assert "beta_1 0.999" in line and "lr 1.0e-03" in line, line

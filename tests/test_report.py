@@ -135,7 +135,10 @@ def test_the_top_trials_are_the_finished_ones_best_first_without_curves_or_error
     rows = re.findall(r"<tr>\s*<td>(\d+)</td>(.*?)</tr>", top, flags=re.S)
     assert [int(trial) for trial, _ in rows] == [1, 3, 5, 0, 4]  # trial 2 failed
     first = re.findall(r"<td>(.*?)</td>", rows[0][1])
-    assert first == ["0.9000", "0.0100", "16", "0.0123", "3", "1.5 s"]
+    # one notation a column: learning rates down to 0.003 are all in e-notation
+    assert first == ["0.9000", "0.0100", "16", "1.2e-02", "3", "1.5 s"]
+    lrs = [re.findall(r"<td>(.*?)</td>", row)[3] for _, row in rows]
+    assert lrs == ["1.2e-02", "1.0e-01", "3.0e-02", "1.0e-03", "3.0e-03"]
     assert "failed" not in top and "loss is NaN" not in report and "val_curve" not in report
 
 
