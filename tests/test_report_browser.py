@@ -15,7 +15,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,12 +157,16 @@ def test_the_report_renders_in_a_headless_browser(report_path, tmp_path):
     from PIL import Image
 
     shot = tmp_path / "report.png"
-    env = dict(os.environ, TMPDIR=str(tmp_path), HOME=str(tmp_path))  # its profile stays here
-    completed = subprocess.run(
-        [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-         f"--window-size={WINDOW[0]},{WINDOW[1]}", report_path.as_uri()],
-        capture_output=True, text=True, timeout=120, env=env)
+    # Chromium puts a Unix socket in TMPDIR, and a socket path may not exceed 107 bytes:
+    # pytest-xdist's tmp_path is too deep, so its profile and temporary files go to a
+    # short folder of their own, removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="ktk-chromium-") as short:
+        env = dict(os.environ, TMPDIR=short, HOME=short)
+        completed = subprocess.run(
+            [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--user-data-dir={Path(short) / 'profile'}", f"--screenshot={shot}",
+             f"--window-size={WINDOW[0]},{WINDOW[1]}", report_path.as_uri()],
+            capture_output=True, text=True, timeout=120, env=env)
     assert shot.is_file(), completed.stderr[-2000:]
     with Image.open(shot) as image:
         assert image.size == WINDOW
