@@ -370,3 +370,23 @@ def test_a_fit_of_no_epochs_keeps_the_models_own_weights(iris):
     fastfit.fast_fit(model, X, y, epochs=0, verbose=0)  # the template holds the other fit's
     for mine, initial in zip(model.get_weights(), before):
         np.testing.assert_array_equal(mine, initial)
+
+
+def test_hidden_widths_pad_to_the_next_power_of_two(iris):
+    """2 x 100 units train in a 2 x 128 template (not 2 x 256), as on a template of their own."""
+    assert [fastfit.padded_width(w) for w in (1, 16, 17, 48, 64, 65, 100, 128, 129, 1000)] == [
+        16, 16, 32, 64, 64, 128, 128, 128, 256, 1024]
+    X, y = iris
+    kwargs = dict(epochs=2, batch_size=16, shuffle=False, verbose=0)
+    shared = build_mlp(nodes=100, n_layers=2, input_shape=4, n_classes=3, seed=2)
+    history = fastfit.fast_fit(shared, X, y, **kwargs).history
+    program = _program(shared)
+    assert [layer.units for layer in program.model.layers
+            if isinstance(layer, keras.layers.Dense)] == [128, 128, 3]
+    assert _program(build_mlp(nodes=72, n_layers=2, input_shape=4, n_classes=3)) is program
+    plain = build_mlp(nodes=100, n_layers=2, input_shape=4, n_classes=3, seed=2)
+    expected = plain.fit(X, y, **kwargs).history
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], rtol=2e-3, atol=2e-4)
+    for a, b in zip(shared.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
