@@ -9,6 +9,7 @@ import pytest
 from kerastune_kit import KerasMLPClassifier, StepDecay, TrainingDiverged, build_mlp, make_callbacks
 from kerastune_kit import fastfit
 from kerastune_kit._template import VariableRateDropout
+from kerastune_kit.builders import BUILD_ARGUMENTS
 from kerastune_kit.callbacks import DivergenceGuard
 
 
@@ -370,3 +371,31 @@ def test_a_fit_of_no_epochs_keeps_the_models_own_weights(iris):
     fastfit.fast_fit(model, X, y, epochs=0, verbose=0)  # the template holds the other fit's
     for mine, initial in zip(model.get_weights(), before):
         np.testing.assert_array_equal(mine, initial)
+
+
+def test_hidden_widths_pad_to_the_next_power_of_two(iris):
+    """2 x 100 units train in a 2 x 128 template (not 2 x 256), as on a template of their own.
+
+    One hidden layer pads to 256, 1024, ... (fewer tracings; its steps cost the same).
+    """
+    assert [fastfit.padded_width(w) for w in (1, 16, 64, 65, 100, 128, 129, 1000)] == [
+        64, 64, 64, 128, 128, 128, 256, 1024]
+    assert [fastfit.padded_width(w, 1) for w in (16, 100, 256, 257, 1024, 1025)] == [
+        256, 256, 256, 1024, 1024, 4096]
+    one_layer = build_mlp(nodes=16, n_layers=1, input_shape=4, n_classes=3)
+    assert fastfit.architecture_key(getattr(one_layer, BUILD_ARGUMENTS))[1][
+        "hidden_layer_sizes"] == (256,)
+    X, y = iris
+    kwargs = dict(epochs=2, batch_size=16, shuffle=False, verbose=0)
+    shared = build_mlp(nodes=100, n_layers=2, input_shape=4, n_classes=3, seed=2)
+    history = fastfit.fast_fit(shared, X, y, **kwargs).history
+    program = _program(shared)
+    assert [layer.units for layer in program.model.layers
+            if isinstance(layer, keras.layers.Dense)] == [128, 128, 3]
+    assert _program(build_mlp(nodes=72, n_layers=2, input_shape=4, n_classes=3)) is program
+    plain = build_mlp(nodes=100, n_layers=2, input_shape=4, n_classes=3, seed=2)
+    expected = plain.fit(X, y, **kwargs).history
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], rtol=2e-3, atol=2e-4)
+    for a, b in zip(shared.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
