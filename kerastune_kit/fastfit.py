@@ -119,9 +119,12 @@ def fast_fit_enabled() -> bool:
 
 
 def clear_programs() -> None:
-    """Forget every traced template (they are rebuilt on the next fit)."""
+    """Forget every traced template (they are rebuilt on the next fit) and free their memory."""
     with _PROGRAMS_LOCK:
+        dropped = list(_PROGRAMS.values())
         _PROGRAMS.clear()
+    for program in dropped:
+        program.release()
 
 
 #: Activations with f(0) = 0. A hidden unit whose weights in and out are all
@@ -184,10 +187,13 @@ def _program_for(model: keras.Model) -> Program | None:
             _PROGRAMS.move_to_end(key)
     if program is None:
         program = Program(build_mlp(**build_args))
+        dropped = []
         with _PROGRAMS_LOCK:
             program = _PROGRAMS.setdefault(key, program)
             while len(_PROGRAMS) > _MAX_PROGRAMS:
-                _PROGRAMS.popitem(last=False)
+                dropped.append(_PROGRAMS.popitem(last=False)[1])
+        for old in dropped:  # (outside the lock: releasing never waits for a fit)
+            old.release()
     return program if program.compatible(model) else None
 
 
@@ -282,7 +288,7 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None, **kwa
             or _unsupported(kwargs)):
         with fallback_context() if fallback_context is not None else contextlib.nullcontext():
             return model.fit(x, y, **kwargs)
-    with program.lock:
+    with program.lock, program.tracing():
         return _fit_with(program, model, x, y, **kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 
 import keras
@@ -10,7 +11,7 @@ import pytest
 
 from kerastune_kit import KerasMLPClassifier, KerasMLPRegressor, StepDecay, TrainingDiverged, build_mlp, make_callbacks
 from kerastune_kit import fastfit
-from kerastune_kit._template import VariableRateDropout
+from kerastune_kit._template import VariableRateDropout, _gradient_functions
 from kerastune_kit.callbacks import DivergenceGuard
 
 
@@ -285,6 +286,35 @@ def test_a_pickled_unfitted_estimator_fits_on_the_fast_path_like_the_original(ir
     assert len(fastfit._PROGRAMS) == 1
     for a, b in zip(loaded.model_.get_weights(), kept.model_.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def _training_graphs() -> int:
+    """Traced training graphs of the fast path still alive after a full collection."""
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects()
+               if isinstance(o, FuncGraph) and o.name.startswith("_train_span"))
+
+
+def test_a_program_dropped_from_the_cache_frees_its_traced_graphs(iris, monkeypatch):
+    """Eviction releases what TensorFlow keeps globally (the optimiser's custom-gradient entry)."""
+    monkeypatch.setattr(fastfit, "_MAX_PROGRAMS", 1)
+    X, y = iris
+    before = _training_graphs()
+    first = KerasMLPClassifier(nodes=8, epochs=1, random_state=0).fit(X, y)
+    owned = set(_program(first.model_)._owned_gradients())
+    assert owned and owned <= set(_gradient_functions())  # its trace registered a gradient
+    assert _training_graphs() == before + 1
+    KerasMLPClassifier(nodes=8, activation="tanh", epochs=1, random_state=0).fit(X, y)
+    assert len(fastfit._PROGRAMS) == 1  # the first program was dropped for the second
+    assert not owned & set(_gradient_functions())
+    assert _training_graphs() == before + 1  # the second's only: the first one's was freed
+    # the first estimator trains on (through a new program), and clear_programs frees all
+    first.set_params(warm_start=True).fit(X, y)
+    assert int(first.model_.optimizer.iterations) == 2 * -(-len(X) // 32)
+    fastfit.clear_programs()
+    assert _training_graphs() == before
 
 
 def test_per_epoch_schedule_and_guard_run_in_whole_epoch_spans(iris):
