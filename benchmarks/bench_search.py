@@ -18,18 +18,34 @@ Against them, the same workloads through kerastune_kit:
 * ``kit-hyperband``: ``tune(..., strategy="hyperband", cv=None)`` on the same space
   (one validation split, as the naive path; ``tune``'s default cross-validates).
 
-and RSS growth over 100 sequential fits for both estimators (``*-memory``).
+The tool a user would pick instead on small tabular data:
+
+* ``sklearn-mlp``: scikit-learn's own ``MLPClassifier(hidden_layer_sizes=(100, 100))``
+  in the same ``RandomizedSearchCV`` on the same preprocessed data (same folds,
+  same number of candidates, ``learning_rate_init`` ~ U(0.001, 0.011), batch
+  size 2..15, ``max_iter`` 6..14 as the epochs; it has no dropout).
+
+How both grow (``scaling``): the naive and the kit random search, 3 folds +
+refit, learning rate ~ U(0.001, 0.011), batch size 32..128, 2..4 epochs, on
+275 rows (penguins' training split), 1,797 (digits) and 20,000 (a synthetic
+``make_classification`` set) with 10 candidates, and on penguins with 100
+candidates (the naive 100-candidate search runs once, whatever the repeats).
+
+Memory (``*-memory``): RSS over sequential fits (1,000 for the kit, 100 for
+the naive path, whose fits take ten times longer) of 20 architectures drawn
+at random, as a search draws them: 1 or 2 hidden layers of 8 or 100 units,
+5 activations; more than the 16 programs the kit keeps traced.
 
 Every path runs in a fresh Python process, one after the other, so that each
 pays its own imports and tracing and its peak RSS is its own. The machine's
 speed drifts, so each search path runs three times, naive and kit
 interleaved, and reports its median run. Run::
 
-    python benchmarks/bench_search.py            # the full comparison (about 10 minutes)
+    python benchmarks/bench_search.py            # the full comparison (about 25 minutes)
     python benchmarks/bench_search.py --smoke --repeat 1   # tiny budgets: checks that it runs
 
-It prints one table and the kit/naive ratios, and with ``--json FILE`` writes
-the raw figures.
+It prints the tables and the ratios, and with ``--json FILE`` writes the raw
+figures (after every run, so an interrupted run keeps what it measured).
 """
 
 from __future__ import annotations
@@ -43,8 +59,9 @@ import sys
 import time
 
 RESULT_MARK = "BENCH-RESULT "
-PATHS = ("naive-random", "kit-random", "naive-hyperband", "kit-hyperband",
-         "naive-memory", "kit-memory")
+SEARCH_PATHS = ("naive-random", "kit-random", "sklearn-mlp", "naive-hyperband", "kit-hyperband")
+MEMORY_PATHS = ("naive-memory", "kit-memory")
+PATHS = SEARCH_PATHS + ("scaling",) + MEMORY_PATHS
 
 
 # ----------------------------------------------------------------------
@@ -59,39 +76,50 @@ def _data():
     return train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)
 
 
-def _random_search(estimator, prefix_lr: str, budget: dict):
+def _random_search(estimator, prefix_lr: str, budget: dict, epochs_name: str = "epochs"):
     from scipy.stats import randint, uniform
-    from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
-    from sklearn.pipeline import Pipeline
 
     from kerastune_kit import make_preprocessor
 
     X_train, X_test, y_train, y_test = _data()
-    pipe = Pipeline([("preprocess", make_preprocessor()), ("model", estimator)])
     distributions = {
-        f"model__{prefix_lr}": uniform(0.001, 0.01),       # U(0.001, 0.011)
-        "model__batch_size": randint(2, 16),                # 2..15
-        "model__epochs": randint(*budget["epochs"]),        # 6..14
+        prefix_lr: uniform(0.001, 0.01),                # U(0.001, 0.011)
+        "batch_size": randint(2, 16),                   # 2..15
+        epochs_name: randint(*budget["epochs"]),        # 6..14
     }
+    result, search = _timed_search(estimator, make_preprocessor(), distributions,
+                                   budget["n_iter"], X_train, y_train)
+    result["test_accuracy"] = float(search.score(X_test, y_test))
+    return result
+
+
+def _timed_search(estimator, preprocessor, distributions: dict, n_iter: int, X, y):
+    """``RandomizedSearchCV`` of ``preprocessor`` + ``estimator``: 3 seeded folds, seed 0, timed."""
+    from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+
+    pipe = Pipeline([("preprocess", preprocessor), ("model", estimator)])
     search = RandomizedSearchCV(
-        pipe, distributions, n_iter=budget["n_iter"], random_state=0,
-        cv=StratifiedKFold(3, shuffle=True, random_state=0))   # the same folds for both
+        pipe, {f"model__{k}": v for k, v in distributions.items()}, n_iter=n_iter,
+        random_state=0, cv=StratifiedKFold(3, shuffle=True, random_state=0))  # the same folds
     started = time.perf_counter()
-    search.fit(X_train, y_train)
+    search.fit(X, y)
     seconds = time.perf_counter() - started
-    fits = budget["n_iter"] * 3 + 1
-    return {"seconds": seconds, "trials": budget["n_iter"], "fits": fits,
-            "best_score": float(search.best_score_),
-            "test_accuracy": float(search.score(X_test, y_test))}
+    return {"seconds": seconds, "trials": n_iter, "fits": n_iter * 3 + 1, "rows": len(y),
+            "best_score": float(search.best_score_)}, search
 
 
-def naive_model(meta, dropout=0.2):
-    """The course notebooks' get_model: Sequential 2 x 100 ReLU, dropout, softmax, Adam."""
+def naive_model(meta, dropout=0.2, sizes=(100, 100), activation="relu"):
+    """The course notebooks' get_model: Sequential 2 x 100 ReLU, dropout, softmax, Adam.
+
+    (The memory path varies ``sizes`` and ``activation``.)
+    """
     import keras
 
     model = keras.Sequential([keras.Input((meta["n_features_in_"],))])
-    for _ in range(2):
-        model.add(keras.layers.Dense(100, activation="relu", kernel_initializer="he_uniform"))
+    for width in sizes:
+        model.add(keras.layers.Dense(width, activation=activation,
+                                     kernel_initializer="he_uniform"))
         model.add(keras.layers.Dropout(dropout))
     model.add(keras.layers.Dense(meta["n_classes_"], activation="softmax"))
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
@@ -111,6 +139,62 @@ def run_kit_random(budget):
 
     clf = KerasMLPClassifier(dropout=0.2, random_state=0)
     return _random_search(clf, "learning_rate", budget)
+
+
+def run_sklearn_mlp(budget):
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(100, 100), random_state=0)
+    return _random_search(clf, "learning_rate_init", budget, epochs_name="max_iter")
+
+
+# ----------------------------------------------------------------------
+# scaling: rows and candidates
+# ----------------------------------------------------------------------
+def _scaling_data(name: str, budget: dict):
+    """``(X, y, preprocessor)``: penguins' training split, digits, or the synthetic set."""
+    from sklearn.preprocessing import StandardScaler
+
+    from kerastune_kit import make_preprocessor
+
+    if name == "penguins":
+        X_train, _, y_train, _ = _data()
+        return X_train, y_train, make_preprocessor()
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+    else:
+        from sklearn.datasets import make_classification
+
+        X, y = make_classification(n_samples=budget["synthetic_rows"], n_features=20,
+                                   n_informative=10, n_redundant=5, n_classes=3,
+                                   random_state=0)
+    return X.astype("float32"), y, StandardScaler()
+
+
+def _scaling_search(estimator, prefix_lr: str, budget: dict, case: str):
+    from scipy.stats import randint, uniform
+
+    name, trials = case.split(":")
+    X, y, preprocessor = _scaling_data(name, budget)
+    distributions = {prefix_lr: uniform(0.001, 0.01), "batch_size": randint(32, 129),
+                     "epochs": randint(*budget["scale_epochs"])}
+    return _timed_search(estimator, preprocessor, distributions, int(trials), X, y)[0]
+
+
+def run_naive_scale(budget, case):
+    from scikeras.wrappers import KerasClassifier
+
+    clf = KerasClassifier(model=naive_model, optimizer="adam", verbose=0, random_state=0)
+    return _scaling_search(clf, "optimizer__learning_rate", budget, case)
+
+
+def run_kit_scale(budget, case):
+    from kerastune_kit import KerasMLPClassifier
+
+    return _scaling_search(KerasMLPClassifier(dropout=0.2, random_state=0), "learning_rate",
+                           budget, case)
 
 
 def _hyperband_data():
@@ -188,40 +272,60 @@ def run_kit_hyperband(budget):
             "test_accuracy": float(result.best_estimator_.score(X_test, y_test))}
 
 
-def _memory(make_estimator, budget):
+#: The memory paths' architectures: 20, more than the 16 programs the kit keeps traced.
+MEMORY_ARCHITECTURES = [(sizes, activation)
+                        for sizes in ((8,), (100,), (8, 8), (100, 100))
+                        for activation in ("relu", "tanh", "elu", "selu", "sigmoid")]
+
+
+def _memory(make_estimator, fits: int):
+    """RSS over ``fits`` sequential fits, each of an architecture drawn at random, as a search draws."""
     import numpy as np
 
     from kerastune_kit import make_preprocessor
 
     X_train, _, y_train, _ = _data()
     x = make_preprocessor().fit_transform(X_train).astype("float32")
+    draws = np.random.default_rng(0).integers(len(MEMORY_ARCHITECTURES), size=fits)
+    rates = np.geomspace(1e-3, 1e-2, 7)
     rss = []
     started = time.perf_counter()
-    for i in range(budget["memory_fits"]):
-        est = make_estimator(learning_rate=float(np.geomspace(1e-3, 1e-2, 7)[i % 7]))
+    for i, draw in enumerate(draws):
+        sizes, activation = MEMORY_ARCHITECTURES[draw]
+        est = make_estimator(sizes, activation, float(rates[i % 7]))
         est.fit(x, np.asarray(y_train))
         est.predict(x[:5])
         del est
         rss.append(_rss_mb())
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "fits": len(rss), "rss_after_first_mb": rss[0],
-            "rss_growth_mb": rss[-1] - rss[0]}
+    half = len(rss) // 2
+    return {"seconds": seconds, "fits": len(rss),
+            "architectures": len({int(d) for d in draws}), "rss_after_first_mb": rss[0],
+            "rss_max_mb": max(rss), "rss_growth_mb": rss[-1] - rss[0],
+            "rss_growth_second_half_mb": rss[-1] - rss[half]}
 
 
 def run_naive_memory(budget):
     from scikeras.wrappers import KerasClassifier
 
-    return _memory(lambda learning_rate: KerasClassifier(
-        model=naive_model, optimizer__learning_rate=learning_rate, epochs=3, batch_size=16,
-        verbose=0, random_state=0), budget)
+    def make(sizes, activation, learning_rate):
+        return KerasClassifier(model=naive_model, model__sizes=sizes,
+                               model__activation=activation,
+                               optimizer__learning_rate=learning_rate, epochs=2, batch_size=16,
+                               verbose=0, random_state=0)
+
+    return _memory(make, budget["naive_memory_fits"])
 
 
 def run_kit_memory(budget):
     from kerastune_kit import KerasMLPClassifier
 
-    return _memory(lambda learning_rate: KerasMLPClassifier(
-        dropout=0.2, learning_rate=learning_rate, epochs=3, batch_size=16, random_state=0),
-        budget)
+    def make(sizes, activation, learning_rate):
+        return KerasMLPClassifier(hidden_layer_sizes=sizes, activation=activation, dropout=0.2,
+                                  learning_rate=learning_rate, epochs=2, batch_size=16,
+                                  random_state=0)
+
+    return _memory(make, budget["memory_fits"])
 
 
 def _rss_mb() -> float:
@@ -230,61 +334,100 @@ def _rss_mb() -> float:
 
 
 BUDGETS = {
-    "full": {"n_iter": 10, "epochs": (6, 15), "max_epochs": 10, "memory_fits": 100},
-    "smoke": {"n_iter": 2, "epochs": (2, 4), "max_epochs": 2, "memory_fits": 3},
+    "full": {"n_iter": 10, "epochs": (6, 15), "max_epochs": 10, "memory_fits": 1000,
+             "naive_memory_fits": 100, "scale_epochs": (2, 5), "synthetic_rows": 20_000,
+             "scale_cases": ("penguins:10", "digits:10", "synthetic:10", "penguins:100")},
+    "smoke": {"n_iter": 2, "epochs": (2, 4), "max_epochs": 2, "memory_fits": 3,
+              "naive_memory_fits": 3, "scale_epochs": (1, 3), "synthetic_rows": 300,
+              "scale_cases": ("penguins:2", "synthetic:2", "penguins:3")},
 }
+#: Candidates from which the naive scaling search runs once, whatever ``--repeat`` says.
+NAIVE_ONCE_FROM = 100
 
 
 # ----------------------------------------------------------------------
 # driver
 # ----------------------------------------------------------------------
-def _child(path: str, budget_name: str) -> None:
+def _child(path: str, budget_name: str, case: str | None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import warnings
 
     warnings.filterwarnings("ignore")
     budget = BUDGETS[budget_name]
     started = time.perf_counter()
-    result = globals()["run_" + path.replace("-", "_")](budget)
+    run = globals()["run_" + path.replace("-", "_")]
+    result = run(budget) if case is None else run(budget, case)
     result["process_seconds"] = time.perf_counter() - started
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(RESULT_MARK + json.dumps(result), flush=True)
 
 
-def _run(path: str, budget_name: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", path, "--budget", budget_name],
+def _run(path: str, budget_name: str, case: str | None = None) -> dict:
+    command = [sys.executable, __file__, "--child", path, "--budget", budget_name]
+    proc = subprocess.run(command + (["--case", case] if case else []),
                           capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
             return json.loads(line[len(RESULT_MARK):])
-    raise RuntimeError(f"{path} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    raise RuntimeError(f"{path} {case or ''} failed (exit {proc.returncode}):\n"
+                       f"{proc.stderr[-3000:]}")
+
+
+def _median(runs: list) -> dict:
+    return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
 
 
 def _table(results: dict) -> str:
     lines = [f"{'path':<16}{'trials':>7}{'fits':>6}{'seconds':>9}{'trials/min':>11}"
              f"{'best CV/val':>12}{'test acc':>9}{'peak RSS MB':>12}"]
-    for path in PATHS:
+    for path in SEARCH_PATHS:
         r = results.get(path)
-        if r is None or "trials" not in r:
+        if r is None:
             continue
         lines.append(f"{path:<16}{r['trials']:>7}{r['fits']:>6}{r['seconds']:>9.1f}"
                      f"{60 * r['trials'] / r['seconds']:>11.1f}{r['best_score']:>12.3f}"
                      f"{r['test_accuracy']:>9.3f}{r['peak_rss_mb']:>12.0f}")
+    for workload, other in (("random", "naive-random"), ("hyperband", "naive-hyperband"),
+                            ("random", "sklearn-mlp")):
+        theirs, kit = results.get(other), results.get(f"kit-{workload}")
+        if theirs and kit:
+            per_min = (kit["trials"] / kit["seconds"]) / (theirs["trials"] / theirs["seconds"])
+            name = "naive" if other.startswith("naive") else other
+            speed = theirs["seconds"] / kit["seconds"]
+            faster = f"{speed:.1f}x less time" if speed >= 1 else f"{1 / speed:.1f}x the time"
+            lines.append(
+                f"ratio kit/{name}, {workload}: {per_min:.1f}x trials per minute, "
+                f"{faster}, best score "
+                f"{kit['best_score'] - theirs['best_score']:+.3f}, test accuracy "
+                f"{kit['test_accuracy'] - theirs['test_accuracy']:+.3f}")
+    return "\n".join(lines)
+
+
+def _scaling_table(scaling: dict, runs: dict) -> str:
+    lines = [f"{'rows':>7}{'trials':>7}{'naive s':>9}{'kit s':>8}{'kit/naive':>10}"
+             f"{'naive best':>11}{'kit best':>9}{'runs':>10}"]
+    for case, pair in scaling.items():
+        naive, kit = pair.get("naive"), pair.get("kit")
+        if not (naive and kit):
+            continue
+        counts = f"{len(runs[case]['naive'])}+{len(runs[case]['kit'])}"
+        lines.append(f"{kit['rows']:>7}{kit['trials']:>7}{naive['seconds']:>9.1f}"
+                     f"{kit['seconds']:>8.1f}{naive['seconds'] / kit['seconds']:>9.1f}x"
+                     f"{naive['best_score']:>11.3f}{kit['best_score']:>9.3f}{counts:>10}")
+    return "\n".join(lines)
+
+
+def _memory_lines(results: dict) -> str:
+    lines = []
     for kind in ("naive", "kit"):
         r = results.get(f"{kind}-memory")
         if r:
-            lines.append(f"{kind}-memory: {r['fits']} sequential fits in {r['seconds']:.1f} s, "
-                         f"RSS {r['rss_after_first_mb']:.0f} MB after the first, "
-                         f"growth {r['rss_growth_mb']:+.0f} MB")
-    for workload in ("random", "hyperband"):
-        naive, kit = results.get(f"naive-{workload}"), results.get(f"kit-{workload}")
-        if naive and kit:
-            per_min = (kit["trials"] / kit["seconds"]) / (naive["trials"] / naive["seconds"])
             lines.append(
-                f"ratio kit/naive, {workload}: {per_min:.1f}x trials per minute, "
-                f"{naive['seconds'] / kit['seconds']:.1f}x less time, best score "
-                f"{kit['best_score'] - naive['best_score']:+.3f}, test accuracy "
-                f"{kit['test_accuracy'] - naive['test_accuracy']:+.3f}")
+                f"{kind}-memory: {r['fits']} sequential fits of {r['architectures']} "
+                f"architectures in {r['seconds']:.0f} s ({r['seconds'] / r['fits']:.2f} s a "
+                f"fit), RSS {r['rss_after_first_mb']:.0f} MB after the first, max "
+                f"{r['rss_max_mb']:.0f} MB, growth {r['rss_growth_mb']:+.0f} MB "
+                f"({r['rss_growth_second_half_mb']:+.0f} MB over the second half)")
     return "\n".join(lines)
 
 
@@ -295,32 +438,67 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each search path, interleaved; the median is reported")
+    parser.add_argument("--scale-repeat", type=int, default=None,
+                        help="runs of each scaling cell (default: --repeat)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--budget", default="full", help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.budget)
+        _child(args.child, args.budget, args.case)
         return 0
-    budget = "smoke" if args.smoke else "full"
+    budget_name = "smoke" if args.smoke else "full"
+    budget = BUDGETS[budget_name]
     paths = args.only or PATHS
-    runs: dict[str, list] = {path: [] for path in paths}
+    scale_repeat = args.repeat if args.scale_repeat is None else args.scale_repeat
+    runs: dict = {path: [] for path in paths if path != "scaling"}
+    scale_runs: dict = {case: {"naive": [], "kit": []} for case in budget["scale_cases"]}
+
+    def save() -> None:  # after every run: an interrupted benchmark keeps what it measured
+        if args.json:
+            results = {path: _median(r) for path, r in runs.items() if r}
+            scaling = {case: {kind: _median(r) for kind, r in pair.items() if r}
+                       for case, pair in scale_runs.items()} if "scaling" in paths else {}
+            with open(args.json, "w", encoding="utf-8") as handle:
+                json.dump({"budget": budget_name, "results": results, "runs": runs,
+                           "scaling": scaling, "scaling_runs": scale_runs}, handle, indent=2)
+
     # Machine speed drifts: the searches run `repeat` times, naive and kit
     # interleaved, and each path reports its median run. Memory paths run once.
     for round_ in range(args.repeat):
         for path in paths:
-            if round_ and path.endswith("-memory"):
+            if path == "scaling" or (round_ and path.endswith("-memory")):
                 continue
             print(f"running {path} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
-            runs[path].append(_run(path, budget))
-    results = {path: sorted(r, key=lambda x: x["seconds"])[(len(r) - 1) // 2]
-               for path, r in runs.items()}
-    print(f"kerastune_kit benchmark ({budget} budget, {os.cpu_count()} cores, median of "
+            runs[path].append(_run(path, budget_name))
+            save()
+    if "scaling" in paths:
+        for round_ in range(scale_repeat):
+            for case in budget["scale_cases"]:
+                for kind in ("naive", "kit"):
+                    if round_ and kind == "naive" and int(case.split(":")[1]) >= NAIVE_ONCE_FROM:
+                        continue
+                    print(f"running {kind}-scale {case} ({round_ + 1}/{scale_repeat}) ...",
+                          file=sys.stderr, flush=True)
+                    scale_runs[case][kind].append(_run(f"{kind}-scale", budget_name, case))
+                    save()
+    results = {path: _median(r) for path, r in runs.items() if r}
+    print(f"kerastune_kit benchmark ({budget_name} budget, {os.cpu_count()} cores, median of "
           f"{args.repeat} run(s) a search path); baseline: scikeras + stock Keras Tuner, "
-          "TensorFlow backend")
+          "TensorFlow backend; sklearn-mlp: scikit-learn's MLPClassifier(100, 100)")
     print(_table(results))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"budget": budget, "results": results, "runs": runs}, handle, indent=2)
+    if "scaling" in paths:
+        scaling = {case: {kind: _median(r) for kind, r in pair.items() if r}
+                   for case, pair in scale_runs.items()}
+        print(f"scaling: random search, 3 folds + refit, batch 32..128, "
+              f"{budget['scale_epochs'][0]}..{budget['scale_epochs'][1] - 1} epochs; median of "
+              f"the runs counted naive+kit (the naive search of {NAIVE_ONCE_FROM}+ candidates "
+              "runs once)")
+        print(_scaling_table(scaling, scale_runs))
+    memory = _memory_lines(results)
+    if memory:
+        print(memory)
+    save()
     return 0
 
 

@@ -20,6 +20,7 @@ import inspect
 from collections import defaultdict
 from typing import Any
 
+import keras
 import numpy as np
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
@@ -29,7 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from ._constraints import check_param
 from ._inputs import check_features, check_lengths
 from ._validation import check_number, did_you_mean
-from .builders import build_mlp
+from .builders import BUILD_ARGUMENTS, build_mlp
 from .callbacks import as_callback_list
 from .errors import InvalidParameterType
 from .training import (NetworkView, join_histories, rate_label, seed_from, set_learning_rate,
@@ -65,6 +66,40 @@ def normalised_weights(sample_weight: np.ndarray | None) -> np.ndarray | None:
         return np.asarray(sample_weight, dtype="float32")
     return (np.asarray(sample_weight, dtype="float64") * (len(sample_weight) / total)).astype(
         "float32")
+
+
+#: Key of the pickled estimator state holding what Keras' saving leaves out of ``model_``.
+_MODEL_EXTRAS = "_kerastune_model_extras"
+
+
+def _model_extras(model) -> dict:
+    """What Keras' saving does not keep of a network: its build arguments, its seed generators' states."""
+    seeds = {}
+    for i, layer in enumerate(model.layers):
+        generator = getattr(layer, "seed_generator", None)
+        if isinstance(generator, keras.random.SeedGenerator):
+            seeds[i] = np.array(keras.ops.convert_to_numpy(generator.state))
+    return {"build_arguments": _plain(getattr(model, BUILD_ARGUMENTS, None)), "seed_states": seeds}
+
+
+def _plain(value):
+    """``value`` with Keras' tracked containers (set on a model's attributes) as plain ones."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _restore_model_extras(model, extras: dict) -> None:
+    """Put back on a loaded network what :func:`_model_extras` recorded."""
+    if extras.get("build_arguments") is not None:
+        setattr(model, BUILD_ARGUMENTS, extras["build_arguments"])
+    layers = model.layers
+    for i, value in extras.get("seed_states", {}).items():
+        generator = getattr(layers[i], "seed_generator", None) if i < len(layers) else None
+        if isinstance(generator, keras.random.SeedGenerator):
+            generator.state.assign(value)
 
 
 class MLPEstimatorBase:
@@ -171,6 +206,32 @@ class MLPEstimatorBase:
                 check_param(name, value, owner=owner, where=f"{key}: ")
 
     __repr__ = BaseEstimator.__repr__
+
+    # ------------------------------------------------------------------
+    # pickling
+    # ------------------------------------------------------------------
+    def __getstate__(self):
+        """The estimator's state, plus what Keras' own saving drops from ``model_``.
+
+        scikeras pickles the network through Keras' saving, which keeps the
+        weights and the optimiser state but not the arguments ``build_mlp``
+        recorded on the model (which tell the fast path which traced program
+        trains it) nor the dropout layers' seed-generator states (which
+        decide the next masks). Both travel here, so a loaded estimator
+        trains on the fast path, exactly as one that was never pickled.
+        """
+        state = dict(super().__getstate__())
+        model = state.get("model_")
+        if model is not None:
+            state[_MODEL_EXTRAS] = _model_extras(model)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        extras = state.pop(_MODEL_EXTRAS, None)
+        super().__setstate__(state)
+        if extras is not None and getattr(self, "model_", None) is not None:
+            _restore_model_extras(self.model_, extras)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

@@ -9,10 +9,15 @@ the architecture (dropout rates, L1/L2 penalty strengths) are variables of
 the template (:class:`VariableRateDropout`, :class:`VariablePenalty`), so
 they share one trace. :mod:`kerastune_kit.fastfit` keeps the cache of
 programs and runs the epochs.
+
+A program also owns what TensorFlow registers globally while tracing it
+(see :meth:`Program.tracing` and :meth:`Program.release`), so that a program
+dropped from the cache frees its graphs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -297,3 +302,64 @@ class Program:
         return len(mine) == len(theirs) and all(
             len(a.shape) == len(b.shape) and a.dtype == b.dtype
             and all(m >= t for m, t in zip(a.shape, b.shape)) for a, b in zip(mine, theirs))
+
+    # -- lifetime (see kerastune_kit.fastfit's cache) ------------------------
+    @contextlib.contextmanager
+    def tracing(self):
+        """Context for a fit: the gradient entries its traces register are this program's.
+
+        Only the training trace differentiates, so entries are recorded only
+        when the training function traced during the block. Entries another
+        thread registered in the same moments would be recorded too; they are
+        only read while their own trace builds its gradients, long over by the
+        time this program is released.
+        """
+        table = _gradient_functions()
+        before = None if table is None else set(table)
+        traces = self._train.experimental_get_tracing_count()
+        try:
+            yield
+        finally:
+            if before is not None and self._train.experimental_get_tracing_count() != traces:
+                self._owned_gradients().update(
+                    name for name in set(table) - before if name.startswith("CustomGradient-"))
+
+    def release(self) -> None:
+        """Drop what TensorFlow holds for this program outside it (when the cache lets it go).
+
+        After this nothing global refers to the program's traced graphs, and
+        Python's garbage collector frees them with the program (their
+        function definitions leave TensorFlow's function library as they go).
+        The program's traces are complete: removing their gradient entries
+        changes nothing for a fit still running on it.
+        """
+        table = _gradient_functions()
+        names = self._owned_gradients()
+        if table is not None:
+            for name in names:
+                table.pop(name, None)
+        names.clear()
+
+    def _owned_gradients(self) -> set:
+        return self.__dict__.setdefault("_gradient_names", set())
+
+
+def _gradient_functions() -> dict | None:
+    """TensorFlow's process-wide table of registered gradient functions, or None.
+
+    ``tf.custom_gradient`` in a traced function registers the gradient under
+    a new name (``CustomGradient-<uid>``) in this table and never removes it;
+    the entry's closure holds the traced graph. Keras' optimiser makes one in
+    every training trace (the all-reduce of the gradients under the default
+    distribution strategy), so without :meth:`Program.release` every traced
+    training program would stay in memory for the life of the process
+    (about 5-10 MB each). None when this TensorFlow keeps the table
+    elsewhere: then nothing is released (only memory is lost).
+    """
+    try:
+        from tensorflow.python.framework import ops
+
+        table = ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        return None
+    return table if isinstance(table, dict) else None

@@ -30,6 +30,12 @@ never leaves this module (its programs are in :mod:`kerastune_kit._template`).
 
 Callbacks say what they need from this path through :class:`FastPathHints`.
 
+The cache keeps the programs of the last 16 architectures used. A program
+it drops is released (:meth:`~kerastune_kit._template.Program.release`, and
+TensorFlow's kernel cache is cleared once per 8 dropped programs), so a
+search over more architectures than that traces some again but does not
+grow in memory.
+
 Semantics are those of ``Model.fit`` with ``steps_per_execution`` equal to
 the steps of one epoch: the same ``train_step`` / ``test_step`` (loss,
 regularisation penalties, optimiser, metrics), the same epochs, batches,
@@ -119,9 +125,41 @@ def fast_fit_enabled() -> bool:
 
 
 def clear_programs() -> None:
-    """Forget every traced template (they are rebuilt on the next fit)."""
+    """Forget every traced template (they are rebuilt on the next fit) and free their memory."""
     with _PROGRAMS_LOCK:
+        dropped = list(_PROGRAMS.values())
         _PROGRAMS.clear()
+    _release(dropped, flush=True)
+
+
+#: Programs dropped from the cache between two flushes of TensorFlow's kernel cache.
+_RELEASES_PER_FLUSH = _MAX_PROGRAMS // 2
+_released_since_flush = 0
+
+
+def _release(dropped: list, *, flush: bool = False) -> None:
+    """Free what dropped programs hold, and now and then the kernels TensorFlow made for them.
+
+    :meth:`Program.release` frees a program's graphs; the kernels TensorFlow
+    instantiated to run them stay in its process-wide kernel cache (some MB
+    a program) until that cache is cleared, which makes every live program
+    instantiate its kernels again on its next call. Clearing it once per
+    ``_RELEASES_PER_FLUSH`` dropped programs bounds the memory of dead
+    kernels and shares that cost among as many misses.
+    """
+    global _released_since_flush
+
+    for program in dropped:
+        program.release()
+    with _PROGRAMS_LOCK:
+        _released_since_flush += len(dropped)
+        flush = flush or _released_since_flush >= _RELEASES_PER_FLUSH
+        if flush:
+            _released_since_flush = 0
+    if flush and dropped:
+        from tensorflow.python.eager import context
+
+        context.context().clear_kernel_cache()
 
 
 #: Activations with f(0) = 0. A hidden unit whose weights in and out are all
@@ -193,10 +231,12 @@ def _program_for(model: keras.Model) -> Program | None:
             _PROGRAMS.move_to_end(key)
     if program is None:
         program = Program(build_mlp(**build_args))
+        dropped = []
         with _PROGRAMS_LOCK:
             program = _PROGRAMS.setdefault(key, program)
             while len(_PROGRAMS) > _MAX_PROGRAMS:
-                _PROGRAMS.popitem(last=False)
+                dropped.append(_PROGRAMS.popitem(last=False)[1])
+        _release(dropped)  # (outside the lock: releasing never waits for a fit)
     return program if program.compatible(model) else None
 
 
@@ -291,7 +331,7 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None, **kwa
             or _unsupported(kwargs)):
         with fallback_context() if fallback_context is not None else contextlib.nullcontext():
             return model.fit(x, y, **kwargs)
-    with program.lock:
+    with program.lock, program.tracing():
         return _fit_with(program, model, x, y, **kwargs)
 
 

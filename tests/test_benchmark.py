@@ -19,12 +19,20 @@ def test_benchmark_smoke_run_prints_every_path_and_the_ratios(tmp_path):
         [sys.executable, str(SCRIPT), "--smoke", "--repeat", "1", "--json", str(out)],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for path in ("naive-random", "kit-random", "naive-hyperband", "kit-hyperband"):
+    searches = ("naive-random", "kit-random", "sklearn-mlp", "naive-hyperband", "kit-hyperband")
+    for path in searches:
         assert path in proc.stdout
-    assert "ratio kit/naive, random" in proc.stdout
-    assert "ratio kit/naive, hyperband" in proc.stdout
-    results = json.loads(out.read_text())["results"]
+    for ratio in ("kit/naive, random", "kit/naive, hyperband", "kit/sklearn-mlp, random"):
+        assert f"ratio {ratio}" in proc.stdout
+    raw = json.loads(out.read_text())
+    results = raw["results"]
     assert results["kit-memory"]["fits"] == results["naive-memory"]["fits"] == 3
-    for path in ("naive-random", "kit-random", "naive-hyperband", "kit-hyperband"):
+    for path in searches:
         assert 0.0 <= results[path]["test_accuracy"] <= 1.0
         assert results[path]["seconds"] > 0
+    # the scaling table: every cell measured for both paths, rows and candidates as asked
+    cells = raw["scaling"]
+    assert {(c["kit"]["rows"], c["kit"]["trials"]) for c in cells.values()} == {
+        (275, 2), (300, 2), (275, 3)}
+    assert all(c["naive"]["seconds"] > 0 and c["kit"]["seconds"] > 0 for c in cells.values())
+    assert "kit/naive" in proc.stdout and "kit-memory: 3 sequential fits" in proc.stdout

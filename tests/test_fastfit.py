@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import pickle
+
 import keras
 import numpy as np
 import pytest
 
-from kerastune_kit import KerasMLPClassifier, StepDecay, TrainingDiverged, build_mlp, make_callbacks
+from kerastune_kit import KerasMLPClassifier, KerasMLPRegressor, StepDecay, TrainingDiverged, build_mlp, make_callbacks
 from kerastune_kit import fastfit
-from kerastune_kit._template import VariableRateDropout
+from kerastune_kit._template import VariableRateDropout, _gradient_functions
 from kerastune_kit.builders import BUILD_ARGUMENTS
 from kerastune_kit.callbacks import DivergenceGuard
 
@@ -241,6 +244,78 @@ def test_warm_start_continues_optimizer_and_weights(iris):
     assert int(est.model_.optimizer.iterations) == 6
     est.fit(X, y)
     assert int(est.model_.optimizer.iterations) == 12
+
+
+def _no_keras_fit(monkeypatch):
+    """Make ``Model.fit`` fail: what trains from here on must take the fast path."""
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("Model.fit was called: the fast path was not taken")
+    monkeypatch.setattr(keras.Model, "fit", refuse)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize("estimator", [KerasMLPClassifier, KerasMLPRegressor])
+def test_a_pickled_estimator_keeps_the_fast_path_and_trains_like_the_original(
+        iris, monkeypatch, estimator, how):
+    """Keras' saving drops the build arguments and the dropout seed states: they travel too."""
+    X, y = iris
+    if estimator is KerasMLPRegressor:
+        y = X[:, 0] - 0.5 * X[:, 1]
+    kept = estimator(nodes=8, dropout=0.3, epochs=2, batch_size=16, warm_start=True,
+                     random_state=0).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(kept))
+    assert _program(loaded.model_) is _program(kept.model_)  # the same cached program
+    _no_keras_fit(monkeypatch)
+    for est in (kept, loaded):
+        est.fit(X, y) if how == "warm_start" else est.partial_fit(X, y)
+    assert len(fastfit._PROGRAMS) == 1
+    assert _program(kept.model_)._train.experimental_get_tracing_count() == 1
+    assert int(loaded.model_.optimizer.iterations) == int(kept.model_.optimizer.iterations)
+    for a, b in zip(loaded.model_.get_weights(), kept.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same shuffling, same dropout masks: bit for bit
+    assert loaded.history_ == kept.history_
+    np.testing.assert_array_equal(loaded.predict(X), kept.predict(X))
+
+
+def test_a_pickled_unfitted_estimator_fits_on_the_fast_path_like_the_original(iris, monkeypatch):
+    X, y = iris
+    kept = KerasMLPClassifier(nodes=8, dropout=0.3, epochs=2, random_state=0)
+    loaded = pickle.loads(pickle.dumps(kept))
+    _no_keras_fit(monkeypatch)
+    kept.fit(X, y)
+    loaded.fit(X, y)
+    assert len(fastfit._PROGRAMS) == 1
+    for a, b in zip(loaded.model_.get_weights(), kept.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def _training_graphs() -> int:
+    """Traced training graphs of the fast path still alive after a full collection."""
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects()
+               if isinstance(o, FuncGraph) and o.name.startswith("_train_span"))
+
+
+def test_a_program_dropped_from_the_cache_frees_its_traced_graphs(iris, monkeypatch):
+    """Eviction releases what TensorFlow keeps globally (the optimiser's custom-gradient entry)."""
+    monkeypatch.setattr(fastfit, "_MAX_PROGRAMS", 1)
+    X, y = iris
+    before = _training_graphs()
+    first = KerasMLPClassifier(nodes=8, epochs=1, random_state=0).fit(X, y)
+    owned = set(_program(first.model_)._owned_gradients())
+    assert owned and owned <= set(_gradient_functions())  # its trace registered a gradient
+    assert _training_graphs() == before + 1
+    KerasMLPClassifier(nodes=8, activation="tanh", epochs=1, random_state=0).fit(X, y)
+    assert len(fastfit._PROGRAMS) == 1  # the first program was dropped for the second
+    assert not owned & set(_gradient_functions())
+    assert _training_graphs() == before + 1  # the second's only: the first one's was freed
+    # the first estimator trains on (through a new program), and clear_programs frees all
+    first.set_params(warm_start=True).fit(X, y)
+    assert int(first.model_.optimizer.iterations) == 2 * -(-len(X) // 32)
+    fastfit.clear_programs()
+    assert _training_graphs() == before
 
 
 def test_per_epoch_schedule_and_guard_run_in_whole_epoch_spans(iris):
