@@ -41,7 +41,8 @@ pays its own imports and tracing and its peak RSS is its own. The machine's
 speed drifts, so each search path runs three times, naive and kit
 interleaved, and reports its median run. Run::
 
-    python benchmarks/bench_search.py            # the full comparison (about 25 minutes)
+    python benchmarks/bench_search.py            # the full comparison (35-40 minutes)
+    python benchmarks/bench_search.py --scale-repeat 1   # scaling cells once (29 minutes)
     python benchmarks/bench_search.py --smoke --repeat 1   # tiny budgets: checks that it runs
 
 It prints the tables and the ratios, and with ``--json FILE`` writes the raw
