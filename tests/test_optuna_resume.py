@@ -79,11 +79,14 @@ def test_killed_search_resumes_from_the_study_keeping_every_finished_trial(tmp_p
     interrupted = [t for t in study.trials if t.user_attrs.get("interrupted")]
     assert sorted(t.number for t in interrupted) == sorted(running)
     retried = {t.user_attrs["retry_of"]: t for t in study.trials if "retry_of" in t.user_attrs}
-    for number in running:  # the trial the kill cut short ran again, with the same values
-        if not before[number].params:  # killed before it asked for any: nothing to rerun
+    # the trial the kill cut short ran again, with the same values. Its values are read from
+    # the study after the resume: with two processes the orphaned worker may still ask for a
+    # value between the snapshot above and its noticing that its parent is gone.
+    for number in running:
+        if not after[number].params:  # killed before it asked for any: nothing to rerun
             assert number not in retried
             continue
-        assert retried[number].params == before[number].params
+        assert retried[number].params == after[number].params
         assert retried[number].state.is_finished()
     # the budget: 8 trials in the table, none twice
     assert len(result["status"]) == 8 and set(result["status"]) <= {"ok", "pruned"}
