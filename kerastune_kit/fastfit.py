@@ -22,7 +22,9 @@ dropout rates and penalty strengths are copied into the template (the
 weights and optimiser state in one traced call each), the template
 trains, and the new weights are copied back at the end of the fit, or after
 every span, before the callbacks run, when a callback reads or changes them;
-the optimiser state comes back at the end of the fit. Hidden
+the optimiser state comes back at the end of the fit (for an estimator's
+network, as arrays its optimiser variables are made from when something
+first reads them: see ``defer_optimizer`` of :func:`fast_fit`). Hidden
 layers narrower than the template fill its top-left block, zeros elsewhere
 (see :func:`padded_width`). The user's model stays the user's own
 object: nothing is shared between two fitted estimators, and the template
