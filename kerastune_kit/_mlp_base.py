@@ -28,8 +28,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._constraints import check_param
-from ._template import settle_optimizer
 from ._inputs import check_features, check_lengths
+from ._template import settle_optimizer
 from ._validation import check_number, did_you_mean
 from .builders import BUILD_ARGUMENTS, build_mlp
 from .callbacks import as_callback_list
@@ -209,9 +209,6 @@ class MLPEstimatorBase:
     __repr__ = BaseEstimator.__repr__
 
     # ------------------------------------------------------------------
-    # pickling
-    # ------------------------------------------------------------------
-    # ------------------------------------------------------------------
     # the network
     # ------------------------------------------------------------------
     @property
@@ -248,6 +245,9 @@ class MLPEstimatorBase:
         """Whether the estimator has a network (scikeras' flag; reads it without settling it)."""
         return "model_" in self.__dict__
 
+    # ------------------------------------------------------------------
+    # pickling
+    # ------------------------------------------------------------------
     def __getstate__(self):
         """The estimator's state, plus what Keras' own saving drops from ``model_``.
 
