@@ -509,18 +509,26 @@ def _continue(est, X, y, how, tmp_path, monkeypatch):
     raise ValueError(how)
 
 
+@pytest.mark.parametrize("schedule", [False, True], ids=["constant-rate", "schedule"])
 @pytest.mark.parametrize("how", ["read", "warm_start", "partial_fit", "pickle", "save",
                                  "keras_fit"])
-def test_deferred_optimizer_state_is_what_the_fit_left(iris, tmp_path, monkeypatch, how):
-    """Every reader of a fit's optimiser state sees what creating it at the end of the fit gave."""
+def test_deferred_optimizer_state_is_what_the_fit_left(iris, tmp_path, monkeypatch, how,
+                                                       schedule):
+    """Every reader of a fit's optimiser state sees what creating it at the end of the fit gave.
+
+    A schedule callback (which does not touch the weights, so the state is
+    deferred) sets the model's learning rate around the end of the fit.
+    """
     X, y = iris
+    callbacks = [StepDecay(0.01, drop=0.5, epochs_per_drop=1)] if schedule else None
 
     def run(defer):
         with monkeypatch.context() as patch:
             if not defer:  # the state copied into the optimiser's variables at the end of the fit
                 patch.setattr(fastfit.Program, "stash_optimizer", fastfit.Program.pull_optimizer)
             est = KerasMLPClassifier(hidden_layer_sizes=(20, 30), dropout=0.2, epochs=2,
-                                     batch_size=16, warm_start=True, random_state=3).fit(X, y)
+                                     batch_size=16, warm_start=True, callbacks=callbacks,
+                                     random_state=3).fit(X, y)
             assert _pending(est) == defer
             est.score(X, y)  # scoring needs no optimiser state: still pending
             assert _pending(est) == defer
