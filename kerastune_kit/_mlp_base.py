@@ -29,6 +29,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._constraints import check_param
 from ._inputs import check_features, check_lengths
+from ._template import settle_optimizer
 from ._validation import check_number, did_you_mean
 from .builders import BUILD_ARGUMENTS, build_mlp
 from .callbacks import as_callback_list
@@ -208,6 +209,43 @@ class MLPEstimatorBase:
     __repr__ = BaseEstimator.__repr__
 
     # ------------------------------------------------------------------
+    # the network
+    # ------------------------------------------------------------------
+    @property
+    def model_(self):
+        """The fitted Keras network, its optimiser state complete.
+
+        A fit on the fast path leaves the optimiser state pending on the
+        network (creating Keras' optimiser variables is most of a small fit's
+        fixed cost, and a network fitted inside a search is only scored);
+        reading ``model_`` creates them, with the values training left
+        (:func:`~kerastune_kit._template.settle_optimizer`), so whoever sees
+        the network (saving, pickling, a continued fit, the user) sees
+        exactly the state training produced. The estimator's own scoring
+        reads the network without settling it.
+        """
+        try:
+            model = self.__dict__["model_"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'model_'") \
+                from None
+        settle_optimizer(model)
+        return model
+
+    @model_.setter
+    def model_(self, model) -> None:
+        self.__dict__["model_"] = model
+
+    @model_.deleter
+    def model_(self) -> None:
+        del self.__dict__["model_"]
+
+    @property
+    def initialized_(self) -> bool:
+        """Whether the estimator has a network (scikeras' flag; reads it without settling it)."""
+        return "model_" in self.__dict__
+
+    # ------------------------------------------------------------------
     # pickling
     # ------------------------------------------------------------------
     def __getstate__(self):
@@ -220,6 +258,8 @@ class MLPEstimatorBase:
         decide the next masks). Both travel here, so a loaded estimator
         trains on the fast path, exactly as one that was never pickled.
         """
+        if self.initialized_:
+            settle_optimizer(self.__dict__["model_"])
         state = dict(super().__getstate__())
         model = state.get("model_")
         if model is not None:
@@ -234,7 +274,7 @@ class MLPEstimatorBase:
             _restore_model_extras(self.model_, extras)
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "model_")
+        return self.initialized_
 
     # ------------------------------------------------------------------
     # fit
@@ -349,8 +389,9 @@ class MLPEstimatorBase:
         # fails with "Random ops require a seed". The kit's training sequence
         # seeds instead (kerastune_kit.training.fit_network).
         seed, self._random_state = self._random_state, None
-        model, self.model_ = self.model_, NetworkView(
-            self.model_, seed=seed, learning_rate=self.learning_rate)
+        model = self.model_
+        self.model_ = NetworkView(model, seed=seed, learning_rate=self.learning_rate,
+                                  defer_optimizer=True)
         try:
             super()._fit_keras_model(
                 X, y, sample_weight, warm_start=warm_start, epochs=epochs,
@@ -361,9 +402,10 @@ class MLPEstimatorBase:
             self.model_ = model
 
     def _predict_raw(self, X, **kwargs):
-        if not hasattr(self, "model_"):
+        if not self.initialized_:
             return super()._predict_raw(X, **kwargs)  # scikeras' NotFittedError
-        model, self.model_ = self.model_, NetworkView(self.model_)
+        model = self.__dict__["model_"]  # (predicting needs no optimiser state: left pending)
+        self.model_ = NetworkView(model)
         try:
             return super()._predict_raw(X, **kwargs)
         finally:

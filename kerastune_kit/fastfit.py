@@ -22,7 +22,9 @@ dropout rates and penalty strengths are copied into the template (the
 weights and optimiser state in one traced call each), the template
 trains, and the new weights are copied back at the end of the fit, or after
 every span, before the callbacks run, when a callback reads or changes them;
-the optimiser state comes back at the end of the fit. Hidden
+the optimiser state comes back at the end of the fit (for an estimator's
+network, as arrays its optimiser variables are made from when something
+first reads them: see ``defer_optimizer`` of :func:`fast_fit`). Hidden
 layers narrower than the template fill its top-left block, zeros elsewhere
 (see :func:`padded_width`). The user's model stays the user's own
 object: nothing is shared between two fitted estimators, and the template
@@ -64,7 +66,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from ._template import Program
+from ._template import Program, settle_optimizer
 from .errors import InvalidParameterValue
 from .builders import ACTIVATIONS, BUILD_ARGUMENTS, build_mlp
 
@@ -319,23 +321,33 @@ def _unsupported(kwargs: Mapping[str, Any]) -> bool:
     return sw is not None and _as_array(sw) is None
 
 
-def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None, **kwargs):
+def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None,
+             defer_optimizer: bool = False, **kwargs):
     """Train ``model`` like ``model.fit(x, y, **kwargs)``, through its architecture's template.
 
     Returns the ``History`` callback, as ``Model.fit`` does. Falls back to
     ``model.fit`` for anything the fast path does not cover (see the module
     docstring), inside ``fallback_context()`` when one is given.
+
+    ``defer_optimizer=True`` (for a model whose owner calls
+    :func:`~kerastune_kit._template.settle_optimizer` before anyone else
+    sees it, as the estimators do) leaves the optimiser state of a fast fit
+    pending as arrays on the model instead of creating its optimiser
+    variables, unless a callback reads or changes the weights (and could
+    save the model). A model with state pending is settled before it trains.
     """
+    settle_optimizer(model)
     program = _program_for(model)
     if (program is None or _as_array(x) is None or _as_array(y) is None or len(x) == 0
             or _unsupported(kwargs)):
         with fallback_context() if fallback_context is not None else contextlib.nullcontext():
             return model.fit(x, y, **kwargs)
     with program.lock, program.tracing():
-        return _fit_with(program, model, x, y, **kwargs)
+        return _fit_with(program, model, x, y, defer_optimizer=defer_optimizer, **kwargs)
 
 
-def _fit_with(program: Program, model, x, y, *, batch_size=None, epochs=1, verbose="auto",
+def _fit_with(program: Program, model, x, y, *, defer_optimizer=False, batch_size=None, epochs=1,
+              verbose="auto",
               callbacks=None, validation_data=None, shuffle=True, sample_weight=None,
               initial_epoch=0, validation_batch_size=None, **_ignored):
     import tensorflow as tf
@@ -404,7 +416,10 @@ def _fit_with(program: Program, model, x, y, *, batch_size=None, epochs=1, verbo
             break
     if pushed and not synced:
         program.pull_weights(model)
-    program.pull_optimizer(model)
+    if defer_optimizer and not synced:
+        program.stash_optimizer(model)
+    else:
+        program.pull_optimizer(model)
     callback_list.on_train_end(logs=epoch_logs)
     for callback in callback_list.callbacks:
         if isinstance(callback, keras.callbacks.History):

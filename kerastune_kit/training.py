@@ -40,7 +40,7 @@ _SEED_MAX = 2**31 - 1
 
 
 def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_rate=None,
-                **fit_kwargs) -> keras.callbacks.History:
+                defer_optimizer: bool = False, **fit_kwargs) -> keras.callbacks.History:
     """Train ``model`` like ``model.fit(x, y, **fit_kwargs)``, seeded and checked.
 
     Parameters
@@ -54,6 +54,10 @@ def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_r
         TensorFlow's random ops).
     learning_rate : float, optional
         Shown in the error when the run diverges.
+    defer_optimizer : bool, default False
+        Leave the optimiser state of a fast fit pending on the model (see
+        :func:`~kerastune_kit.fastfit.fast_fit`); only for a caller that
+        settles it before the model is seen elsewhere.
     **fit_kwargs
         ``Model.fit`` arguments (``epochs``, ``batch_size``, ``callbacks``,
         ``validation_data``, ``sample_weight``, ...).
@@ -72,7 +76,8 @@ def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_r
     start = None if x is None or y is None else starting_loss(
         model, x, y, fit_kwargs.get("sample_weight"))
     with seeded(seed, tensorflow=False):
-        history = fast_fit(model, x, y, fallback_context=lambda: seeded(seed), **fit_kwargs)
+        history = fast_fit(model, x, y, fallback_context=lambda: seeded(seed),
+                           defer_optimizer=defer_optimizer, **fit_kwargs)
     check_training(history.history, start=start, learning_rate=learning_rate,
                    callbacks=fit_kwargs.get("callbacks"))
     return history
@@ -86,14 +91,16 @@ class NetworkView:
     scikeras' code trains through the kit's sequence without knowing.
     """
 
-    def __init__(self, model: keras.Model, *, seed: int | None = None, learning_rate=None):
+    def __init__(self, model: keras.Model, *, seed: int | None = None, learning_rate=None,
+                 defer_optimizer: bool = False):
         self._model = model
         self._seed = seed
         self._learning_rate = learning_rate
+        self._defer_optimizer = defer_optimizer
 
     def fit(self, x=None, y=None, **kwargs):
-        return fit_network(self._model, x, y, seed=self._seed,
-                           learning_rate=self._learning_rate, **kwargs)
+        return fit_network(self._model, x, y, seed=self._seed, learning_rate=self._learning_rate,
+                           defer_optimizer=self._defer_optimizer, **kwargs)
 
     def predict(self, x, batch_size=None, **kwargs):
         return fast_predict(self._model, x, batch_size=batch_size, **kwargs)

@@ -474,3 +474,80 @@ def test_hidden_widths_pad_to_the_next_power_of_two(iris):
         np.testing.assert_allclose(history[key], expected[key], rtol=2e-3, atol=2e-4)
     for a, b in zip(shared.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
+
+
+# -- deferred optimiser state -------------------------------------------------------
+def _optimizer_state(model) -> list:
+    return [np.asarray(v) for v in model.get_weights()] + [
+        keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+
+
+def _pending(est) -> bool:
+    from kerastune_kit._template import PENDING_OPTIMIZER
+
+    return PENDING_OPTIMIZER in vars(est.__dict__["model_"])
+
+
+def _continue(est, X, y, how, tmp_path, monkeypatch):
+    """Whatever reads the optimiser state after a fit; returns the state it ends with."""
+    if how == "read":
+        return _optimizer_state(est.model_)
+    if how == "warm_start":
+        return _optimizer_state(est.fit(X, y).model_)
+    if how == "partial_fit":
+        return _optimizer_state(est.partial_fit(X, y).model_)
+    if how == "pickle":
+        return _optimizer_state(pickle.loads(pickle.dumps(est)).fit(X, y).model_)
+    if how == "save":
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.keras"
+        est.model_.save(path)
+        return _optimizer_state(keras.models.load_model(path))
+    if how == "keras_fit":
+        with monkeypatch.context() as patch:
+            patch.setenv("KERASTUNE_FAST_FIT", "0")
+            return _optimizer_state(est.fit(X, y).model_)
+    raise ValueError(how)
+
+
+@pytest.mark.parametrize("schedule", [False, True], ids=["constant-rate", "schedule"])
+@pytest.mark.parametrize("how", ["read", "warm_start", "partial_fit", "pickle", "save",
+                                 "keras_fit"])
+def test_deferred_optimizer_state_is_what_the_fit_left(iris, tmp_path, monkeypatch, how,
+                                                       schedule):
+    """Every reader of a fit's optimiser state sees what creating it at the end of the fit gave.
+
+    A schedule callback (which does not touch the weights, so the state is
+    deferred) sets the model's learning rate around the end of the fit.
+    """
+    X, y = iris
+    callbacks = [StepDecay(0.01, drop=0.5, epochs_per_drop=1)] if schedule else None
+
+    def run(defer):
+        with monkeypatch.context() as patch:
+            if not defer:  # the state copied into the optimiser's variables at the end of the fit
+                patch.setattr(fastfit.Program, "stash_optimizer", fastfit.Program.pull_optimizer)
+            est = KerasMLPClassifier(hidden_layer_sizes=(20, 30), dropout=0.2, epochs=2,
+                                     batch_size=16, warm_start=True, callbacks=callbacks,
+                                     random_state=3).fit(X, y)
+            assert _pending(est) == defer
+            est.score(X, y)  # scoring needs no optimiser state: still pending
+            assert _pending(est) == defer
+            return _continue(est, X, y, how, tmp_path, monkeypatch)
+
+    deferred, settled = run(True), run(False)
+    assert len(deferred) == len(settled)
+    for a, b in zip(deferred, settled):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_state_is_made_at_the_end_of_a_fit_whose_callbacks_read_weights(iris):
+    class Watcher(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+    X, y = iris
+    est = KerasMLPClassifier(nodes=8, epochs=2, callbacks=[Watcher()], random_state=0).fit(X, y)
+    assert not _pending(est) and est.__dict__["model_"].optimizer.built
+    est = KerasMLPClassifier(nodes=8, epochs=2, random_state=0).fit(X, y)
+    assert _pending(est) and not est.__dict__["model_"].optimizer.built
+    assert est.model_.optimizer.built and not _pending(est)
