@@ -204,6 +204,7 @@ class Program:
         self.built = False
         self._optimizer_initial: list[np.ndarray] = []
         self._rate: float | None = None  # the rate last pushed into the template
+        self._gradient_names: set[str] = set()  # TensorFlow's entries for its traces (tracing())
         self._train = tf.function(self._train_span, reduce_retracing=True)
         self._test = tf.function(self._test_all, reduce_retracing=True)
         self._forward = tf.function(self._forward_rows, reduce_retracing=True)
@@ -375,7 +376,7 @@ class Program:
             yield
         finally:
             if before is not None and self._train.experimental_get_tracing_count() != traces:
-                self._owned_gradients().update(
+                self._gradient_names.update(
                     name for name in set(table) - before if name.startswith("CustomGradient-"))
 
     def release(self) -> None:
@@ -388,14 +389,10 @@ class Program:
         changes nothing for a fit still running on it.
         """
         table = _gradient_functions()
-        names = self._owned_gradients()
         if table is not None:
-            for name in names:
+            for name in self._gradient_names:
                 table.pop(name, None)
-        names.clear()
-
-    def _owned_gradients(self) -> set:
-        return self.__dict__.setdefault("_gradient_names", set())
+        self._gradient_names.clear()
 
 
 def _gradient_functions() -> dict | None:

@@ -347,9 +347,8 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None,
 
 
 def _fit_with(program: Program, model, x, y, *, defer_optimizer=False, batch_size=None, epochs=1,
-              verbose="auto",
-              callbacks=None, validation_data=None, shuffle=True, sample_weight=None,
-              initial_epoch=0, validation_batch_size=None, **_ignored):
+              verbose="auto", callbacks=None, validation_data=None, shuffle=True,
+              sample_weight=None, initial_epoch=0, validation_batch_size=None, **_ignored):
     import tensorflow as tf
 
     batch_size = 32 if batch_size is None else int(batch_size)

@@ -304,7 +304,7 @@ def test_a_program_dropped_from_the_cache_frees_its_traced_graphs(iris, monkeypa
     X, y = iris
     before = _training_graphs()
     first = KerasMLPClassifier(nodes=8, epochs=1, random_state=0).fit(X, y)
-    owned = set(_program(first.model_)._owned_gradients())
+    owned = set(_program(first.model_)._gradient_names)
     assert owned and owned <= set(_gradient_functions())  # its trace registered a gradient
     assert _training_graphs() == before + 1
     KerasMLPClassifier(nodes=8, activation="tanh", epochs=1, random_state=0).fit(X, y)
