@@ -21,7 +21,7 @@ from typing import Any
 from .errors import InvalidParameterType, InvalidParameterValue
 
 __all__ = ["DEFAULT_SCORING", "resolve_task", "check_scoring", "scorer_names", "score_name",
-           "score_with"]
+           "score_with", "curve_metric"]
 
 #: What ``scoring=None`` means for each task: the estimator's own ``score``.
 DEFAULT_SCORING = {"classification": "accuracy", "regression": "r2"}
@@ -83,6 +83,11 @@ def check_scoring(scoring: Any, task: str, *, param: str = "scoring") -> str | N
 def score_name(scoring: str | None, task: str) -> str:
     """The name a score is labelled with: the scorer's, or the task's default."""
     return DEFAULT_SCORING[task] if scoring is None else scoring
+
+
+def curve_metric(task: str | None) -> str:
+    """The per-epoch curve a fit records for ``task``: the loss for regression, else accuracy."""
+    return "loss" if task == "regression" else "accuracy"
 
 
 def score_with(estimator, X, y, scoring: str | None) -> float:

@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from ._scoring import curve_metric
 from .comparison import as_comparison
 from .journal import write_text_atomic
 from .trials import display_table, format_params, format_value
@@ -69,7 +70,7 @@ def _figures(result, test_data=None) -> list[tuple[str, Any]]:
     made = []
     trials = result.trials
     ok = trials[trials["status"] == "ok"]
-    curve = "loss" if getattr(result, "task_", None) == "regression" else "accuracy"
+    curve = curve_metric(getattr(result, "task_", None))
     if len(ok):
         made.append((f"Best trials: validation (solid) and training (dashed) {curve} per epoch",
                      lambda: plots.plot_best_trials(result, k=min(20, len(ok)),
@@ -128,8 +129,7 @@ def render_report(result, *, title: str = "kerastune_kit search report",
         "strategy": result.strategy,
         "trials": f"{len(trials)} ({n_ok} finished, {len(trials) - n_ok - n_pruned} failed"
                   f"{pruned})",
-        "best score": f"{result.best_score_:.4f}" + (
-            f" ({result.scoring_})" if getattr(result, "scoring_", None) else ""),
+        "best score": f"{result.best_score_:.4f}{result._score_label()}",
         "best parameters": format_params(result.best_params_),
         **{k: _text(v) for k, v in (notes or {}).items()},
     }

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from ._constraints import check_param
-from ._scoring import check_scoring, resolve_task, score_name, score_with
+from ._scoring import check_scoring, curve_metric, resolve_task, score_name, score_with
 from ._validation import check_number, did_you_mean
 from .errors import InvalidParameterValue
 from .strategies.base import split_for_validation
@@ -79,7 +79,7 @@ def sweep(
     check_number("validation_split", validation_split, low=0, high=1,
                  low_inclusive=False, high_inclusive=False)
     seeds = _check_sweep(cls, param, values, seeds, estimator_params)
-    curve = "loss" if task == "regression" else "accuracy"
+    curve = curve_metric(task)
     rows = []
     for seed in seeds:
         X_train, X_val, y_train, y_val, _ = split_for_validation(

@@ -7,7 +7,7 @@ from pathlib import Path
 from ._common import CommandError
 
 __all__ = ["DATASETS", "load_dataset", "add_dataset_arguments", "add_task_argument",
-           "choose_task", "add_scoring_argument", "check_scoring_option"]
+           "choose_task", "add_scoring_argument", "check_scoring_option", "split_off_test"]
 
 #: Dataset names ``--dataset`` accepts besides a path to a CSV file.
 DATASETS = ("penguins", "digits", "mnist", "fashion_mnist", "cifar10")
@@ -127,3 +127,16 @@ def check_scoring_option(args, task: str) -> str | None:
     except ValueError as err:
         raise CommandError(str(err).replace(f"scoring={scoring!r}", f"--scoring {scoring!r}")
                            .replace("(or None for", "(or leave --scoring out for")) from None
+
+
+def split_off_test(X, y, args, task: str = "classification"):
+    """``X_train, X_test, y_train, y_test``: ``--test-size`` of the rows held out, drawn with ``--seed``.
+
+    Stratified by class for a classification target, a plain shuffled split
+    for a regression one. scikit-learn's ValueError (a class too small to
+    stratify) is left to the command, which says what to do about it.
+    """
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=args.test_size, random_state=args.seed,
+                            stratify=y if task == "classification" else None)

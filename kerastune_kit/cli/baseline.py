@@ -11,7 +11,7 @@ import argparse
 
 from ._common import CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow
 from ._data import (add_dataset_arguments, add_scoring_argument, add_task_argument,
-                    check_scoring_option, choose_task, load_dataset)
+                    check_scoring_option, choose_task, load_dataset, split_off_test)
 
 __all__ = ["COMMAND", "add_arguments", "run"]
 
@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
     task = choose_task(args, y)
     scoring = check_scoring_option(args, task)
     quiet_tensorflow(verbose=args.verbose)
-    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 
     from ..baseline import compare_with_baseline, make_baseline
@@ -84,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     regression = task == "regression"
     try:
-        X_train, X_test, y_train, _ = train_test_split(
-            X, y, test_size=args.test_size, stratify=None if regression else y,
-            random_state=args.seed)
+        X_train, X_test, y_train, _ = split_off_test(X, y, args, task)
     except ValueError as err:  # a class too small for a stratified split
         raise CommandError(f"--dataset {args.dataset!r}: {err}") from None
     network = (KerasMLPRegressor if regression else KerasMLPClassifier)(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ._common import (CommandError, Subcommand, fraction, int_at_least, quiet_tensorflow,
                       output_folder)
-from ._data import DATASETS, load_dataset
+from ._data import DATASETS, load_dataset, split_off_test
 from ._space_args import parse_value
 
 __all__ = ["COMMAND", "add_arguments", "run"]
@@ -97,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
 def _find_into(out: Path, args: argparse.Namespace, settings: dict) -> int:
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
     quiet_tensorflow(verbose=getattr(args, "verbose", False))
-    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 
     from ..dimensions import Float
@@ -105,8 +104,7 @@ def _find_into(out: Path, args: argparse.Namespace, settings: dict) -> int:
     from ..range_test import lr_find
 
     try:
-        X_train, _, y_train, _ = train_test_split(X, y, test_size=args.test_size, stratify=y,
-                                                  random_state=args.seed)
+        X_train, _, y_train, _ = split_off_test(X, y, args)
         network = KerasMLPClassifier(random_state=args.seed).set_params(**settings)
         network.validate_params()
         model = network if preprocessor is None else Pipeline(

@@ -16,7 +16,7 @@ from pathlib import Path
 from ._common import (CommandError, Subcommand, fraction, int_at_least, output_folder,
                       quiet_tensorflow)
 from ._data import (add_dataset_arguments, add_scoring_argument, add_task_argument,
-                    check_scoring_option, choose_task, load_dataset)
+                    check_scoring_option, choose_task, load_dataset, split_off_test)
 from ._space_args import parse_value
 
 __all__ = ["COMMAND", "add_arguments", "run"]
@@ -88,15 +88,11 @@ def _sweep_into(out, args: argparse.Namespace, values: list, seeds: list) -> int
     task = choose_task(args, y)
     scoring = check_scoring_option(args, task)
     quiet_tensorflow(verbose=getattr(args, "verbose", False))
-    from sklearn.model_selection import train_test_split
-
     from ..plots import plot_sweep
     from ..search import sweep
 
     try:
-        X_train, _, y_train, _ = train_test_split(
-            X, y, test_size=args.test_size, stratify=y if task == "classification" else None,
-            random_state=args.seed)
+        X_train, _, y_train, _ = split_off_test(X, y, args, task)
         table = sweep(X_train, y_train, args.param, values, seeds=seeds, task=task,
                       scoring=scoring, preprocessor=preprocessor, epochs=args.epochs)
     except (ValueError, TypeError) as err:

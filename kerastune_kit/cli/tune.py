@@ -17,7 +17,7 @@ from pathlib import Path
 from ._common import (CommandError, Subcommand, fraction, int_at_least, output_folder,
                       quiet_tensorflow)
 from ._data import (add_dataset_arguments, add_scoring_argument, add_task_argument,
-                    check_scoring_option, choose_task, load_dataset)
+                    check_scoring_option, choose_task, load_dataset, split_off_test)
 from ._progress import progress
 from ._space_args import default_space, parse_assignments
 from ..errors import FolderInUse
@@ -179,8 +179,6 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.set)
     X, y, preprocessor, description = load_dataset(args.dataset, args.target)
     quiet_tensorflow(verbose=getattr(args, "verbose", False))
-    from sklearn.model_selection import train_test_split
-
     from .._inputs import check_labels, check_numeric_target
     from .._scoring import score_with
     from ..baseline import make_baseline
@@ -213,9 +211,7 @@ def _run_in(out: Path, args: argparse.Namespace) -> int:
         raise CommandError(f"--dataset {args.dataset!r}: class(es) {rare} have a single row; "
                            "the stratified test split needs at least 2 rows of every class "
                            "(more for the CV folds). Merge or drop rare classes.")
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=None if regression else y,
-        random_state=args.seed)
+    X_train, X_test, y_train, y_test = split_off_test(X, y, args, task)
     if not args.quiet:
         print(f"{description}: {len(X_train)} training rows searched, {len(X_test)} test rows "
               f"held out for one final score.\nSearch space:\n{space!r}\n", flush=True)

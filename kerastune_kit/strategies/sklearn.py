@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._scoring import curve_metric
 from ..journal import read_records, values_key
 from ..trials import mean_curve, trial_row, trials_table
 from .base import SearchJob, Strategy, StrategyOutcome, grid_size
@@ -84,7 +85,7 @@ class SklearnStrategy(Strategy):
         default_journal = str(job.directory / _RECORDS)
         journals: dict[str, dict] = {}
         rows = []
-        curve = "loss" if self.settings.task == "regression" else "accuracy"
+        curve = curve_metric(self.settings.task)
         for i, params in enumerate(results["params"]):
             journal = params.get(prefix + "journal", default_journal)
             if journal not in journals:
