@@ -33,6 +33,7 @@ import keras
 import numpy as np
 
 __all__ = ["run_folds", "best_epoch", "fold_metrics", "fold_checkpoint", "FoldCheckpoint",
+           "BestWeightsOnce", "BestEpochOnce",
            "refit_epochs", "STD_METRIC", "BEST_EPOCH_METRIC"]
 
 #: Name of the metric holding the spread (standard deviation) of the folds' scores.
@@ -111,8 +112,57 @@ def fold_checkpoint(tuner, trial_id: str, fold: int) -> str:
     return os.path.join(tuner.get_trial_dir(trial_id), f"checkpoint.fold{fold}.weights.h5")
 
 
-class FoldCheckpoint(keras.callbacks.Callback):
-    """Save the weights at each fold's best epoch (:func:`best_epoch`'s rule), and remember it.
+class BestWeightsOnce(keras.callbacks.Callback):
+    """Keep the weights of the best epoch in memory and write them once, when training ends.
+
+    Saving a network's weights takes 20-30 ms (an HDF5 file), longer than an
+    epoch of a small network, and a checkpoint written after every epoch
+    that improves is overwritten by the next. A subclass decides in
+    ``on_epoch_end`` whether an epoch is the best so far and calls
+    :meth:`keep`; the file is written in ``on_train_end``, with the kept
+    weights (those of the best epoch; the optimiser state the file holds is
+    the last epoch's), and the network is left with its last epoch's weights,
+    as training left it. Nothing is written when no epoch was kept.
+
+    A run that stops part way (an exception, a killed process) writes
+    nothing: a Keras Tuner trial that did not end is run again, whole, by a
+    resumed search, and never reads its own checkpoint.
+
+    Parameters
+    ----------
+    filepath : str
+        A ``.weights.h5`` path.
+    """
+
+    def __init__(self, filepath: str):
+        super().__init__()
+        self.filepath = filepath
+        self._kept = None
+
+    def keep(self) -> None:
+        """Remember the network's current weights as the ones to write."""
+        self._kept = self.model.get_weights()
+
+    def on_train_begin(self, logs=None):
+        self._kept = None
+
+    def on_train_end(self, logs=None):
+        if self._kept is None:
+            return
+        last = self.model.get_weights()
+        self.model.set_weights(self._kept)
+        try:
+            self.model.save_weights(self.filepath)
+        finally:
+            self.model.set_weights(last)
+            self._kept = None
+
+
+class FoldCheckpoint(BestWeightsOnce):
+    """Checkpoint each fold's best epoch (:func:`best_epoch`'s rule), and remember it.
+
+    The weights are written once, when the fold's training ends
+    (:class:`BestWeightsOnce`).
 
     Parameters
     ----------
@@ -125,11 +175,8 @@ class FoldCheckpoint(keras.callbacks.Callback):
         ``{"val_accuracy", "val_loss", "epoch"}`` of the best epoch so far.
     """
 
-    def __init__(self, filepath: str):
-        super().__init__()
-        self.filepath = filepath
-
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         self.best = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -142,7 +189,31 @@ class FoldCheckpoint(keras.callbacks.Callback):
         if self.best is None or best_epoch(*zip(*candidates)) == 1:
             # counted from the start of training: Keras passes the index after initial_epoch
             self.best = {"val_accuracy": accuracy, "val_loss": loss, "epoch": int(epoch) + 1}
-            self.model.save_weights(self.filepath)
+            self.keep()
+
+
+class BestEpochOnce(BestWeightsOnce):
+    """Keras Tuner's best-epoch checkpoint (``SaveBestEpoch``), written once at the end of training.
+
+    Shares its best value with the stock callback it replaces, ``stock``,
+    which Keras Tuner keeps across a trial's executions: an execution writes
+    the file only if one of its epochs beat every earlier one, as the stock
+    callback does, but once, not after every better epoch.
+    """
+
+    def __init__(self, stock):
+        super().__init__(stock.filepath)
+        self.stock = stock
+
+    def on_epoch_end(self, epoch, logs=None):
+        objective = self.stock.objective
+        if not objective.has_value(logs):  # Keras Tuner then keeps every epoch: the last one
+            self.keep()
+            return
+        value = objective.get_value(logs)
+        if objective.better_than(value, self.stock.best_value):
+            self.stock.best_value = value
+            self.keep()
 
 
 def run_folds(tuner, trial, folds: Sequence[tuple], **fit_kwargs: Any) -> dict[str, float]:
