@@ -66,7 +66,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from ._template import Program, settle_optimizer
+from ._template import Program, lean_executor, settle_optimizer
 from .errors import InvalidParameterValue
 from .builders import ACTIVATIONS, BUILD_ARGUMENTS, build_mlp
 
@@ -342,7 +342,7 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None,
             or _unsupported(kwargs)):
         with fallback_context() if fallback_context is not None else contextlib.nullcontext():
             return model.fit(x, y, **kwargs)
-    with program.lock, program.tracing():
+    with program.lock, program.tracing(), lean_executor():
         return _fit_with(program, model, x, y, defer_optimizer=defer_optimizer, **kwargs)
 
 
@@ -435,9 +435,7 @@ def fast_predict(model: keras.Model, x, batch_size: int | None = None, **kwargs)
     import tensorflow as tf
 
     chunk = max(int(batch_size or 32), 4096)
-    with program.lock:
-        if not program.built:
-            return model.predict(x, batch_size=batch_size, **kwargs)
+    with program.lock, lean_executor():
         program.push_weights(model)
         parts = [program._forward(tf.convert_to_tensor(x[i:i + chunk]))
                  for i in range(0, len(x), chunk)]

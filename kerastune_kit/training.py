@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 
 from .callbacks import check_training, starting_loss
 from .fastfit import fast_fit, fast_predict
+from .fold_batches import join_stack
 from .schedules import LearningRateSchedule, ReduceLROnPlateau
 
 __all__ = ["fit_network", "NetworkView", "seeded", "seed_from", "stratified_holdout",
@@ -75,9 +76,12 @@ def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_r
     """
     start = None if x is None or y is None else starting_loss(
         model, x, y, fit_kwargs.get("sample_weight"))
-    with seeded(seed, tensorflow=False):
-        history = fast_fit(model, x, y, fallback_context=lambda: seeded(seed),
-                           defer_optimizer=defer_optimizer, **fit_kwargs)
+    history = join_stack(model, x, y, seed=seed, defer_optimizer=defer_optimizer,
+                         fit_kwargs=fit_kwargs)  # None unless trained in a stack of folds
+    if history is None:
+        with seeded(seed, tensorflow=False):
+            history = fast_fit(model, x, y, fallback_context=lambda: seeded(seed),
+                               defer_optimizer=defer_optimizer, **fit_kwargs)
     check_training(history.history, start=start, learning_rate=learning_rate,
                    callbacks=fit_kwargs.get("callbacks"))
     return history

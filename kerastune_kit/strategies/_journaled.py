@@ -52,6 +52,7 @@ from ..errors import InvalidParameterError, TooManyFailures
 from ..estimators import KerasMLPClassifier
 from ..regressor import KerasMLPRegressor
 from ..journal import append_record, data_fingerprint, read_records, values_key
+from ._stacking import forget_trained_fits, stack_candidate_folds, take_trained_fit
 
 __all__ = ["JournaledMLPClassifier", "RecordingScorer", "FailureLimit",
            "JournaledGridSearchCV", "JournaledRandomizedSearchCV",
@@ -78,7 +79,8 @@ class Journaled:
         self.journal = journal
         self.replay = replay
 
-    def _fit_id(self, X, y) -> str:
+    def fit_name(self, X, y) -> str:
+        """The fit's name: a hash of its parameters (but the journal's own) and of the data."""
         params = {k: v for k, v in self.get_params(deep=False).items()
                   if k not in (*_OWN, "verbose")}
         return hashlib.blake2b((values_key(params) + data_fingerprint(X, y)).encode(),
@@ -95,8 +97,15 @@ class Journaled:
         """
         if self.journal is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        fit_id = self._fit_id(X, y)
+        fit_id = self.fit_name(X, y)
         self._journal_fit = {"fit": fit_id, "replayed": None, "error": None}
+        ready = take_trained_fit(fit_id)
+        if ready is not None:  # trained moments ago, stacked with its candidate's other folds
+            fitted, seconds = ready
+            vars(self).update({k: v for k, v in vars(fitted).items() if k not in _OWN})
+            self._journal_fit = {"fit": fit_id, "replayed": None, "error": None,
+                                 "fit_time": seconds}
+            return self
         if self.replay:
             done = [r for r in read_records(self.journal) if r.get("fit") == fit_id]
             if done:
@@ -182,13 +191,25 @@ class FailureLimit:
 
     failure_limit: int | None
     journal: str | None
+    #: Train the folds of each candidate together (:func:`stack_candidate_folds`).
+    stack_folds: bool = True
+
+    def fit(self, X, y=None, **params):
+        # the folds of a candidate are trained together before scikit-learn asks for them
+        self._stack_data = (X, y) if not params else None
+        try:
+            return super().fit(X, y, **params)
+        finally:
+            self._stack_data = None
+            forget_trained_fits()
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         # scikit-learn >= 1.9 hands its searches a callback context; earlier ones do not
         context = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
+        evaluate_candidates = self._with_stacked_folds(evaluate_candidates)
         limit = self.failure_limit
         if limit is None:
-            return super()._run_search(evaluate_candidates, **context)
+            return self._propose(evaluate_candidates, **context)
         streak: list[int] = []
         seen = [0]
 
@@ -211,7 +232,27 @@ class FailureLimit:
                         raise self._stop(streak)
             return results
 
-        return super()._run_search(in_batches, **context)
+        return self._propose(in_batches, **context)
+
+    def _propose(self, evaluate_candidates, **context):
+        """Propose candidates to ``evaluate_candidates``: the search's own ``_run_search``."""
+        return super()._run_search(evaluate_candidates, **context)
+
+    def _with_stacked_folds(self, evaluate_candidates):
+        """``evaluate_candidates``, each candidate's folds first trained together."""
+        def evaluate(candidate_params, cv=None, more_results=None, **rest):
+            candidate_params = list(candidate_params)
+            data = getattr(self, "_stack_data", None)
+            if data is not None and self.stack_folds:
+                stack_candidate_folds(self.estimator, candidate_params,
+                                      cv if cv is not None else self.cv, *data,
+                                      n_jobs=self.n_jobs)
+            try:
+                return evaluate_candidates(candidate_params, cv, more_results, **rest)
+            finally:
+                forget_trained_fits()
+
+        return evaluate
 
     def _stop(self, streak) -> TooManyFailures:
         journal = Path(self.journal or "")
@@ -362,7 +403,7 @@ class CoarseToFineSearchCV(FailureLimit, BaseSearchCV):
         self.failure_limit = failure_limit
         self.journal = journal
 
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+    def _propose(self, evaluate_candidates, **context):
         space, prefix = self.space, self.prefix
         self.spaces_ = [space]
         for round_ in range(self.rounds):

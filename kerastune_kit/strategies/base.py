@@ -253,6 +253,10 @@ class Strategy:
     takes_scoring : bool, default False
         Candidates can be scored by a named scikit-learn scorer (``tune``'s
         ``scoring``); a strategy that cannot is refused any but its own score.
+    stacks_folds : bool, default False
+        The strategy trains its candidates' folds stacked
+        (:mod:`kerastune_kit.stacked`); the refit then trains through the same
+        traced program, as a stack of one, instead of tracing another.
     """
 
     name: ClassVar[str] = ""
@@ -265,6 +269,7 @@ class Strategy:
     options: ClassVar[tuple[str, ...]] = ()
     folds_optional: ClassVar[bool] = False
     takes_scoring: ClassVar[bool] = False
+    stacks_folds: ClassVar[bool] = False
 
     @classmethod
     def resolve_cv(cls, cv, n_rows: int | None = None) -> int | None:
@@ -451,7 +456,14 @@ class SearchJob:
         """The estimator with ``params`` (names without prefix), fitted on all of the job's data."""
         estimator = self.estimator()
         estimator.set_params(**{self.prefix + k: v for k, v in params.items()})
-        return estimator.fit(self.X, self.y)
+        if not self.strategy.stacks_folds:
+            return estimator.fit(self.X, self.y)
+        from ..fold_batches import fit_together
+
+        [(fitted, error)] = fit_together([lambda: estimator.fit(self.X, self.y)], alone=False)
+        if error is not None:
+            raise error
+        return fitted
 
 
 def grid_size(space) -> int:

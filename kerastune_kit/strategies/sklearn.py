@@ -35,6 +35,7 @@ class SklearnStrategy(Strategy):
 
     uses_folds = True
     takes_scoring = True
+    stacks_folds = True
 
     def make_search(self, job: SearchJob, estimator, common: dict):
         """The scikit-learn search to fit: ``estimator`` journals its fits; ``common`` are the
