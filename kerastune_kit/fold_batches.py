@@ -67,7 +67,7 @@ class _Group:
         self.running += 1
         if entry.error is not None:
             raise entry.error
-        return None if entry.alone else run.history
+        return None if entry.alone else run
 
     def ended(self) -> None:
         self.running -= 1
@@ -104,9 +104,10 @@ def current_group() -> _Group | None:
     return getattr(_LOCAL, "group", None)
 
 
-def join_stack(model, x, y, *, seed, defer_optimizer, fit_kwargs):
-    """From :func:`~kerastune_kit.training.fit_network`: the History of this fit trained in a
-    stack, or None when it should train alone (no group, cannot be stacked, a stack of one)."""
+def join_stack(model, x, y, *, seed, defer_optimizer, fit_kwargs) -> StackedRun | None:
+    """From :func:`~kerastune_kit.training.fit_network`: this fit trained in a stack (its
+    ``history`` and ``starting_loss``), or None when it should train alone (no group,
+    cannot be stacked, a stack of one)."""
     group = current_group()
     if group is None:
         return None

@@ -65,6 +65,8 @@ _FIT_ARGUMENTS = {"batch_size", "epochs", "verbose", "callbacks", "validation_da
                   "sample_weight", "initial_epoch", "validation_batch_size", "class_weight",
                   "validation_split"}
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+#: Rows the loss before training is measured on (as the divergence check's).
+STARTING_ROWS = 256
 
 
 class StackedRun:
@@ -80,6 +82,8 @@ class StackedRun:
         self.defer_optimizer = defer_optimizer
         self.fit_kwargs = dict(fit_kwargs)
         self.history: keras.callbacks.History | None = None
+        #: The loss before training (as :func:`~kerastune_kit.callbacks.starting_loss`).
+        self.starting_loss: float | None = None
 
 
 def _plain_callbacks(callbacks) -> bool:
@@ -175,7 +179,7 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
     dyn = lambda rank, dtype=f32: tf.TensorSpec([None] * rank, dtype)  # noqa: E731
     weight_specs = tuple(dyn(3 if i % 2 == 0 else 2) for i in range(n_weights))
     signature = [
-        dyn(3), dyn(2, i32),                    # X [k, n, d], Y [k, n]
+        dyn(3), dyn(2, i32), dyn(2),            # X [k, n, d], Y [k, n], xmask [k, n]
         dyn(4, i32), dyn(4),                    # order [e, s, k, b] (row of member m of k at
                                                 # m * n + row), mask [e, s, k, b]
         dyn(3), dyn(2, i32), dyn(2),            # VX [k, v, d], VY [k, v], vmask [k, v]
@@ -260,7 +264,7 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
         return tuple(new_ws), tuple(tuple(s) for s in new_slots), t_new
 
     @tf.function(input_signature=signature, autograph=False)
-    def train(X, Y, order, mask, VX, VY, vmask, weights, slots, t, hyper, seed, validate):
+    def train(X, Y, xmask, order, mask, VX, VY, vmask, weights, slots, t, hyper, seed, validate):
         epochs, steps = tf.shape(order)[0], tf.shape(order)[1]
         k = tf.shape(X)[0]
         X_flat = tf.reshape(X, [-1, tf.shape(X)[2]])
@@ -307,9 +311,16 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
             hist[3] = hist[3].write(e, val_acc)
             return e + 1, ws, sl, t, tuple(hist)
 
+        # the loss before training, on the first rows, as the divergence check measures it
+        # (kerastune_kit.callbacks.starting_loss)
+        first, first_rows = X[:, :STARTING_ROWS], xmask[:, :STARTING_ROWS]
+        logits, activity = forward(weights, first, first_rows, hyper, seed, False)
+        ce, _ = losses(logits, Y[:, :STARTING_ROWS], first_rows)
+        start = (tf.reduce_sum(ce, axis=1) / tf.maximum(tf.reduce_sum(first_rows, axis=1), 1.0)
+                 + penalties(weights, hyper) + activity)
         _, ws, sl, t, history = tf.while_loop(
             lambda e, *_: e < epochs, epoch_body, (0, weights, slots, t, tuple(history)))
-        return ws, sl, t, tuple(h.stack() for h in history)
+        return ws, sl, t, tuple(h.stack() for h in history), start
 
     return train
 
@@ -400,7 +411,7 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
     batch_size = int(fit.get("batch_size") or 32)
     epochs = int(fit.get("epochs", 1))
     order, mask = _orders(runs, batch_size, epochs, bool(fit.get("shuffle", True)))
-    X, _ = _padded([r.x.astype(np.float32, copy=False) for r in runs], np.float32)
+    X, xmask = _padded([r.x.astype(np.float32, copy=False) for r in runs], np.float32)
     order += (np.arange(len(runs), dtype=np.int32) * X.shape[1])[:, None]  # members end to end
     Y, _ = _padded([np.asarray(r.y).reshape(len(r.y)) for r in runs], np.int32)
     validate = fit.get("validation_data") is not None
@@ -429,14 +440,15 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
         layout = _LAYOUTS[layout_key] = _slot_layout(first.model, kind)
     program = _program(_structure(first.model, kind, momentum))
     with lean_executor():
-        ws, sl, t, history = program(
-            X, Y, order, mask, VX, VY, vmask, tuple(tf.constant(w) for w in weights),
+        ws, sl, t, history, start = program(
+            X, Y, xmask, order, mask, VX, VY, vmask, tuple(tf.constant(w) for w in weights),
             tuple(tuple(tf.constant(s) for s in group) for group in slots),
             tf.zeros([len(runs)], tf.float32), hyper, seed, tf.constant(validate))
     ws = [np.asarray(w) for w in ws]
     sl = [[np.asarray(s) for s in group] for group in sl]
     t = np.asarray(t)
     history = [np.asarray(h) for h in history]
+    start = np.asarray(start)
     names = ["loss"] + (["accuracy"] if args["metrics"] else [])
     for m, run in enumerate(runs):
         for variable, value in zip(run.model.trainable_variables, ws):
@@ -453,6 +465,7 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
         if not run.defer_optimizer:
             settle_optimizer(run.model)
         run.history = _history(run, history, m, names, validate, epochs)
+        run.starting_loss = float(start[m])
 
 
 def _history(run: StackedRun, history, member: int, names, validate: bool, epochs: int):

@@ -74,11 +74,13 @@ def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_r
         before training, unless a ``DivergenceGuard(raise_error=False)`` is
         among the callbacks.
     """
-    start = None if x is None or y is None else starting_loss(
-        model, x, y, fit_kwargs.get("sample_weight"))
-    history = join_stack(model, x, y, seed=seed, defer_optimizer=defer_optimizer,
+    stacked = join_stack(model, x, y, seed=seed, defer_optimizer=defer_optimizer,
                          fit_kwargs=fit_kwargs)  # None unless trained in a stack of folds
-    if history is None:
+    if stacked is not None:
+        history, start = stacked.history, stacked.starting_loss
+    else:
+        start = None if x is None or y is None else starting_loss(
+            model, x, y, fit_kwargs.get("sample_weight"))
         with seeded(seed, tensorflow=False):
             history = fast_fit(model, x, y, fallback_context=lambda: seeded(seed),
                                defer_optimizer=defer_optimizer, **fit_kwargs)

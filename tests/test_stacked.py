@@ -12,6 +12,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from kerastune_kit import KerasMLPClassifier, SearchSpace, build_mlp, load_penguins, tune
+from kerastune_kit.callbacks import starting_loss
 from kerastune_kit.fold_batches import STATS, fit_together
 from kerastune_kit.space import Categorical, Float, Int
 from kerastune_kit.stacked import StackedRun, stack_key, train_stacked
@@ -60,6 +61,8 @@ def test_without_dropout_each_member_trains_as_it_would_alone(options):
     runs = _stack(lambda: _model(**options), fit)
     for i, (run, n) in enumerate(zip(runs, SIZES)):
         alone = _model(**options)
+        # the loss before training, which the divergence check compares the epochs with
+        assert run.starting_loss == pytest.approx(starting_loss(alone, X[:n], Y[:n]), rel=1e-5)
         history = fit_network(alone, X[:n], Y[:n], seed=i, **fit)
         assert _close(run.model.get_weights(), alone.get_weights(), 2e-5)
         assert run.history.history.keys() == history.history.keys()
@@ -180,3 +183,14 @@ def test_with_dropout_stacked_scores_match_one_by_one_within_noise(penguins, mon
     # other dropout masks: each candidate's mean over 3 folds of 50 rows moves a little
     assert np.max(np.abs(stacked.trials["score"] - lone.trials["score"])) <= 0.06
     assert abs(stacked.trials["score"].mean() - lone.trials["score"].mean()) <= 0.03
+
+
+def test_a_stacked_fit_that_diverges_is_recorded_as_failed_like_a_lone_one(penguins, monkeypatch):
+    space = SearchSpace(learning_rate=Categorical([3e-3, 300.0]))
+    tables = [_search(*penguins, monkeypatch, stacked, space, optimizer="sgd").trials
+              for stacked in (False, True)]
+    for table in tables:
+        failed = table[table["learning_rate"] == 300.0]
+        assert len(failed) and (failed["status"] == "failed").all()
+        assert failed["error"].str.contains("diverged").all()
+        assert (table.loc[table["learning_rate"] != 300.0, "status"] == "ok").all()
