@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from .callbacks import check_training, starting_loss
-from .fastfit import fast_fit, fast_predict
+from .fastfit import fast_fit, fast_predict, note_network
 from .fold_batches import join_stack
 from .schedules import LearningRateSchedule, ReduceLROnPlateau
 
@@ -74,6 +74,7 @@ def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_r
         before training, unless a ``DivergenceGuard(raise_error=False)`` is
         among the callbacks.
     """
+    note_network()  # (now and then frees what TensorFlow keeps of every network made)
     stacked = join_stack(model, x, y, seed=seed, defer_optimizer=defer_optimizer,
                          fit_kwargs=fit_kwargs)  # None unless trained in a stack of folds
     if stacked is not None:

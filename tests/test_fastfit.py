@@ -554,3 +554,32 @@ def test_optimizer_state_is_made_at_the_end_of_a_fit_whose_callbacks_read_weight
     est = KerasMLPClassifier(nodes=8, epochs=2, random_state=0).fit(X, y)
     assert _pending(est) and not est.__dict__["model_"].optimizer.built
     assert est.model_.optimizer.built and not _pending(est)
+
+
+@pytest.mark.slow
+def test_many_fits_of_one_architecture_do_not_grow_the_process(iris, monkeypatch):
+    """TensorFlow keeps kernels of every network's variables; the fast path clears them now and then.
+
+    Measured without the clearing: +36 MB over 300 fits of this size, and on
+    for as long as the process lives.
+    """
+    import gc
+    import os
+
+    def rss_mb():
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    X, y = iris
+    monkeypatch.setattr(fastfit, "NETWORKS_PER_FLUSH", 50)
+
+    def fits(n):
+        for _ in range(n):
+            KerasMLPClassifier(nodes=8, dropout=0.2, epochs=1, batch_size=32,
+                               random_state=0).fit(X, y)
+        gc.collect()
+
+    fits(60)
+    before = rss_mb()
+    fits(300)
+    assert rss_mb() - before < 18
