@@ -26,7 +26,7 @@ from .builders import build_mlp
 from .errors import DamagedRecord, InvalidParameterError, RecordWriteError, TooManyFailures
 from .estimators import BUILDER_PARAMS
 from .fastfit import FastPathHints
-from .kt_folds import BestEpochOnce, run_folds
+from .kt_folds import BestEpochOnce, load_checkpoint, run_folds
 from .journal import WRITE_ERRNOS, append_record, values_key, write_error, write_json_atomic
 from .space import SearchSpace
 from .training import fit_network
@@ -450,9 +450,23 @@ class _LeanTrials:
 
 
 class Hyperband(_LeanTrials, kt.Hyperband):
-    """``keras_tuner.Hyperband``, durable and without the per-trial session reset (``_LeanTrials``)."""
+    """``keras_tuner.Hyperband``, durable and without the per-trial session reset (``_LeanTrials``).
+
+    A continued trial starts from its parent's checkpoint, set from the weights
+    kept when it was written (:func:`~kerastune_kit.kt_folds.load_checkpoint`).
+    """
 
     _oracle_class = _HyperbandOracle
+
+    def _build_hypermodel(self, hp):
+        parent = hp.values.get("tuner/trial_id")
+        if parent is None or not isinstance(self.hypermodel, MLPHyperModel):
+            return super()._build_hypermodel(hp)
+        # Keras Tuner's build without its checkpoint read (nor its build-config read: an
+        # MLPHyperModel's network is built by build_mlp)
+        model = kt.Tuner._build_hypermodel(self, hp)
+        load_checkpoint(model, self._get_checkpoint_fname(parent))
+        return model
 
 
 class BayesianOptimization(_LeanTrials, kt.BayesianOptimization):

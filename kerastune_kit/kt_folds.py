@@ -24,6 +24,7 @@ whole, and no fold is counted twice.
 
 from __future__ import annotations
 
+import collections
 import copy
 import math
 import os
@@ -33,7 +34,7 @@ import keras
 import numpy as np
 
 __all__ = ["run_folds", "best_epoch", "fold_metrics", "fold_checkpoint", "FoldCheckpoint",
-           "BestWeightsOnce", "BestEpochOnce",
+           "BestWeightsOnce", "BestEpochOnce", "load_checkpoint",
            "refit_epochs", "STD_METRIC", "BEST_EPOCH_METRIC"]
 
 #: Name of the metric holding the spread (standard deviation) of the folds' scores.
@@ -153,9 +154,48 @@ class BestWeightsOnce(keras.callbacks.Callback):
         self.model.set_weights(self._kept)
         try:
             self.model.save_weights(self.filepath)
+            _remember(self.filepath, self._kept)
         finally:
             self.model.set_weights(last)
             self._kept = None
+
+
+#: Weights of the checkpoints this process wrote, by path, with the file's size and time
+#: then, most recent last; at most _KEPT_BYTES of them.
+_KEPT: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
+_KEPT_BYTES = 64 * 2**20
+
+
+def _stamp(path: str):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+def _remember(path: str, weights: list) -> None:
+    _KEPT.pop(path, None)
+    _KEPT[path] = (_stamp(path), [np.array(w) for w in weights])
+    while sum(sum(w.nbytes for w in ws) for _, ws in _KEPT.values()) > _KEPT_BYTES:
+        _KEPT.popitem(last=False)
+
+
+def load_checkpoint(model: keras.Model, path: str) -> None:
+    """Set ``model``'s weights from the checkpoint at ``path``, as ``model.load_weights(path)``.
+
+    A checkpoint this process wrote (:class:`BestWeightsOnce`) and that is
+    unchanged on disk is set from the weights kept in memory when it was
+    written, not read back (Keras takes 40-50 ms to read one; a Hyperband
+    round reads one per continued trial). The optimiser state in the file is
+    not read either way: a freshly built network's optimiser has no
+    variables yet, and Keras skips it.
+    """
+    kept = _KEPT.get(path)
+    if kept is not None and kept[0] is not None and kept[0] == _stamp(path):
+        model.set_weights(kept[1])
+        return
+    model.load_weights(path)
 
 
 class FoldCheckpoint(BestWeightsOnce):
@@ -254,7 +294,7 @@ def run_folds(tuner, trial, folds: Sequence[tuple], **fit_kwargs: Any) -> dict[s
             raise kt.errors.FailedTrialError(
                 f"Oversized model: {model.count_params()} parameters. Skip model.")
         if parent is not None:  # Hyperband: fold i goes on from the parent's fold i
-            model.load_weights(fold_checkpoint(tuner, parent, i))
+            load_checkpoint(model, fold_checkpoint(tuner, parent, i))
         checkpoint = FoldCheckpoint(fold_checkpoint(tuner, trial.trial_id, i))
         callbacks = [*copy.deepcopy(original), checkpoint]
         tuner.hypermodel.fit(hp, model, x_train, y_train, validation_data=(x_val, y_val),

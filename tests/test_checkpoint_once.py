@@ -109,3 +109,21 @@ def test_a_one_split_hyperband_search_checkpoints_every_trial_and_continues_from
         assert (tmp_path / "kerastune" / f"trial_{trial.trial_id}" / "checkpoint.weights.h5").exists()
     best = result.search_.get_best_models(1)[0]  # Keras Tuner reads the file back
     assert best.count_params() > 0
+
+
+def test_a_checkpoint_written_here_is_set_from_memory_unless_the_file_changed(tmp_path):
+    from kerastune_kit import kt_folds
+    from kerastune_kit.kt_folds import load_checkpoint
+
+    path = str(tmp_path / "fold.weights.h5")
+    model, _ = _train(FoldCheckpoint(path), path)
+    assert path in kt_folds._KEPT  # kept when written
+    from_memory = build_mlp(input_shape=5, n_classes=3, nodes=8, seed=1)
+    load_checkpoint(from_memory, path)
+    assert _same(from_memory.get_weights(), _saved(path))  # what Keras reads from the file
+
+    other = build_mlp(input_shape=5, n_classes=3, nodes=8, seed=7)
+    other.save_weights(path)  # the file changes behind the process's back: it is read
+    reloaded = build_mlp(input_shape=5, n_classes=3, nodes=8, seed=1)
+    load_checkpoint(reloaded, path)
+    assert _same(reloaded.get_weights(), other.get_weights())
