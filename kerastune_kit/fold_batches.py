@@ -13,7 +13,9 @@ then goes on with its own ``History``, as if it had trained alone.
 Only one thread runs at any time (a condition variable is passed from one
 to the next), so nothing here runs two Keras or NumPy calls at once, and
 NumPy's global generator is used in the order a sequential run would use it
-around the trainings.
+around the trainings. Keras keeps some settings per thread (the global dtype
+policy, its global seed generator); each fit's thread starts with those of
+the thread that called :func:`fit_together`.
 
 A fit that cannot be stacked (:func:`~kerastune_kit.stacked.stack_key` is
 None) trains alone in its own thread, as it would outside; so does a stack
@@ -120,6 +122,25 @@ def join_stack(model, x, y, *, seed, defer_optimizer, fit_kwargs) -> StackedRun 
     return group.train(run, key)
 
 
+def _keras_state() -> dict:
+    """Keras' settings of the calling thread (its dtype policy, ...): Keras keeps them per thread."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - another Keras layout
+        return {}
+    return dict(vars(global_state.GLOBAL_STATE_TRACKER))
+
+
+def _adopt_keras_state(state: dict) -> None:
+    """Give this thread the Keras settings of the thread that called :func:`fit_together`."""
+    if not state:
+        return
+    from keras.src.backend.common import global_state
+
+    for name, value in state.items():
+        setattr(global_state.GLOBAL_STATE_TRACKER, name, value)
+
+
 def fit_together(fits: Sequence[Callable[[], Any]], *, alone: bool = True
                  ) -> list[tuple[Any, BaseException | None]]:
     """Run ``fits`` (functions without arguments that each fit an estimator) with their
@@ -136,10 +157,12 @@ def fit_together(fits: Sequence[Callable[[], Any]], *, alone: bool = True
     results: list[tuple[Any, BaseException | None]] = [(None, None)] * len(fits)
 
     checked_in = [threading.Event() for _ in fits]
+    keras_state = _keras_state()
 
     def run(i: int) -> None:
         with group.turn:
             checked_in[i].set()
+            _adopt_keras_state(keras_state)
             _LOCAL.group = group
             try:
                 results[i] = (fits[i](), None)

@@ -36,8 +36,8 @@ The program is traced once per architecture and shape of state (layer
 count, activation, which penalties and dropout are on, the optimiser): sizes
 of data, batches, epochs and members are tensors of the call.
 
-What it does not cover (callbacks other than Keras' own history and
-progress bar, sample or class weights, another loss than sparse categorical
+What it does not cover (networks that compute in another dtype than
+float32, callbacks other than Keras' own history and progress bar, sample or class weights, another loss than sparse categorical
 cross-entropy on a softmax output, other optimisers than Adam and SGD
 without Nesterov, batch normalisation, max-norm, weight decay, learning-rate
 schedules, inputs of more than one axis) has no :func:`stack_key` and trains
@@ -115,6 +115,8 @@ def stack_key(model: keras.Model, x, y, fit_kwargs: Mapping[str, Any]) -> str | 
             or args["metrics"] not in (None, ("accuracy",))
             or not isinstance(args["learning_rate"], (int, float))):
         return None
+    if any(getattr(layer, "compute_dtype", "float32") != "float32" for layer in model.layers):
+        return None  # (a mixed-precision or float64 network: the stack computes in float32)
     optimizer = model.optimizer
     kind = next((name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls), None)
     if kind is None or getattr(optimizer, "amsgrad", False) or getattr(optimizer, "nesterov", False):

@@ -145,6 +145,22 @@ def test_fits_together_each_get_their_own_result_and_error():
     assert a.score(X, Y) == b.score(X, Y)
 
 
+def test_each_fit_together_sees_the_callers_keras_settings():
+    """Keras keeps its global dtype policy per thread: the fits' threads get the caller's."""
+    import keras
+
+    before = STATS["alone"]
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        [(fitted, error)] = fit_together(
+            [lambda: KerasMLPClassifier(nodes=8, epochs=1, random_state=0).fit(X, Y)])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert error is None
+    assert fitted.model_.layers[1].dtype_policy.name == "mixed_float16"
+    assert STATS["alone"] == before + 1  # a mixed-precision network trains alone
+
+
 @pytest.fixture(scope="module")
 def penguins():
     X_all, y_all = load_penguins(return_X_y=True)
