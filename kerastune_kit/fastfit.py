@@ -36,7 +36,13 @@ The cache keeps the programs of the last 16 architectures used. A program
 it drops is released (:meth:`~kerastune_kit._template.Program.release`, and
 TensorFlow's kernel cache is cleared once per 8 dropped programs), so a
 search over more architectures than that traces some again but does not
-grow in memory.
+grow in memory. TensorFlow's kernel cache is also cleared once per 250
+networks trained (:func:`note_network`): every Keras network leaves kernels
+there that are never used again.
+
+The programs run on TensorFlow's single-threaded executor
+(:func:`~kerastune_kit._template.lean_executor`): their ops are too small
+for a thread pool to pay.
 
 Semantics are those of ``Model.fit`` with ``steps_per_execution`` equal to
 the steps of one epoch: the same ``train_step`` / ``test_step`` (loss,
