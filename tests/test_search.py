@@ -141,9 +141,14 @@ def _our_temp_folders() -> set:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["random", "kt-random"])
-def test_a_temporary_search_folder_goes_with_its_result(penguins, strategy):
+def test_a_temporary_search_folder_goes_with_its_result(penguins, strategy, tmp_path,
+                                                        monkeypatch):
     import gc
+    import tempfile
 
+    # a temporary folder of this test's own: another test process's searches make theirs
+    # in the shared one at any moment (pytest -n 2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     X, _, y, _ = penguins
     before = _our_temp_folders()
     result = tune(X, y, SearchSpace(nodes=Int(8, 16, step=8)), strategy=strategy, n_trials=1,
@@ -157,9 +162,12 @@ def test_a_temporary_search_folder_goes_with_its_result(penguins, strategy):
 
 
 @pytest.mark.slow
-def test_a_failed_search_removes_its_temporary_folder_at_once(penguins):
+def test_a_failed_search_removes_its_temporary_folder_at_once(penguins, tmp_path, monkeypatch):
+    import tempfile
+
     from kerastune_kit.errors import TooManyFailures
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # (see the test above)
     X, _, y, _ = penguins
     before = _our_temp_folders()
     with pytest.raises(TooManyFailures):  # every trial diverges: the search stops
