@@ -19,10 +19,12 @@ def test_benchmark_smoke_run_prints_every_path_and_the_ratios(tmp_path):
         [sys.executable, str(SCRIPT), "--smoke", "--repeat", "1", "--json", str(out)],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    searches = ("naive-random", "kit-random", "sklearn-mlp", "naive-hyperband", "kit-hyperband")
+    searches = ("naive-random", "kit-random", "kit-estimator", "sklearn-mlp", "naive-hyperband",
+                "kit-hyperband")
     for path in searches:
         assert path in proc.stdout
-    for ratio in ("kit/naive, random", "kit/naive, hyperband", "kit/sklearn-mlp, random"):
+    for ratio in ("kit/naive, random", "kit/naive, hyperband", "kit/sklearn-mlp, random",
+                  "kit/naive, random (KerasMLPClassifier in RandomizedSearchCV)"):
         assert f"ratio {ratio}" in proc.stdout
     raw = json.loads(out.read_text())
     results = raw["results"]
@@ -36,3 +38,12 @@ def test_benchmark_smoke_run_prints_every_path_and_the_ratios(tmp_path):
         (275, 2), (300, 2), (275, 3)}
     assert all(c["naive"]["seconds"] > 0 and c["kit"]["seconds"] > 0 for c in cells.values())
     assert "kit/naive" in proc.stdout and "kit-memory: 3 sequential fits" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_process_pool_benchmark_runs_both_sides():
+    script = SCRIPT.parent / "bench_jobs.py"
+    proc = subprocess.run([sys.executable, str(script), "--rounds", "1"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "round 1 n_jobs=1:" in proc.stdout and "round 1 n_jobs=2:" in proc.stdout
