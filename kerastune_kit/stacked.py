@@ -37,7 +37,8 @@ count, activation, which penalties and dropout are on, the optimiser): sizes
 of data, batches, epochs and members are tensors of the call.
 
 What it does not cover (networks that compute in another dtype than
-float32, callbacks other than Keras' own history and progress bar, sample or class weights, another loss than sparse categorical
+float32, callbacks other than Keras' own history, progress output
+(``verbose``), sample or class weights, another loss than sparse categorical
 cross-entropy on a softmax output, other optimisers than Adam and SGD
 without Nesterov, batch normalisation, max-norm, weight decay, learning-rate
 schedules, inputs of more than one axis) has no :func:`stack_key` and trains
@@ -100,6 +101,7 @@ def stack_key(model: keras.Model, x, y, fit_kwargs: Mapping[str, Any]) -> str | 
         return None
     if (fit_kwargs.get("sample_weight") is not None or fit_kwargs.get("class_weight") is not None
             or fit_kwargs.get("validation_split")
+            or fit_kwargs.get("verbose", "auto") not in (0, "auto", None)  # a progress bar
             or fit_kwargs.get("initial_epoch", 0) != 0 or not _plain_callbacks(
                 fit_kwargs.get("callbacks"))
             or fit_kwargs.get("shuffle", True) not in (True, False)):

@@ -110,9 +110,9 @@ def test_deferred_optimizer_state_is_what_a_lone_fit_leaves():
     dict(build=dict(batch_norm=True)), dict(build=dict(max_norm=2.0)),
     dict(build=dict(optimizer="rmsprop")), dict(build=dict(weight_decay=0.01, optimizer="adamw")),
     dict(fit=dict(sample_weight=np.ones(len(X)))), dict(fit=dict(class_weight={0: 1.0, 1: 2.0, 2: 1.0})),
-    dict(fit=dict(initial_epoch=1)),
+    dict(fit=dict(initial_epoch=1)), dict(fit=dict(verbose=1)),
 ], ids=["batch-norm", "max-norm", "rmsprop", "adamw", "sample-weight", "class-weight",
-        "initial-epoch"])
+        "initial-epoch", "progress-bar"])
 def test_what_the_stack_does_not_cover_trains_alone(change):
     import keras
 
