@@ -1,11 +1,24 @@
-"""Optional dependencies, imported when a feature needs them, with an install hint when missing."""
+"""Optional dependencies, imported when a feature needs them, with an install hint when missing;
+and the environment switches that turn an optional behaviour off."""
 
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
 
-__all__ = ["require"]
+__all__ = ["require", "switched_on"]
+
+
+def switched_on(variable: str) -> bool:
+    """False when the environment variable ``variable`` is ``0``, ``false`` or ``no``; else True.
+
+    Examples
+    --------
+    >>> switched_on("KERASTUNE_NOT_SET_ANYWHERE")
+    True
+    """
+    return os.environ.get(variable, "1").strip().lower() not in ("0", "false", "no")
 
 #: pip distribution and kit extra of each optional module
 _INSTALL = {

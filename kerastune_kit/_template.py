@@ -18,12 +18,13 @@ dropped from the cache frees its graphs.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from typing import Any
 
 import keras
 import numpy as np
+
+from ._optional import switched_on
 
 __all__ = ["Program", "VariableRateDropout", "VariablePenalty", "setting_slots",
            "settle_optimizer", "PENDING_OPTIMIZER", "lean_executor"]
@@ -153,7 +154,7 @@ def lean_executor():
     machine a fast-path step took about half the time. Set the environment
     variable ``KERASTUNE_LEAN_EXECUTOR=0`` for TensorFlow's default.
     """
-    if os.environ.get("KERASTUNE_LEAN_EXECUTOR", "1").strip().lower() in ("0", "false", "no"):
+    if not switched_on("KERASTUNE_LEAN_EXECUTOR"):
         return contextlib.nullcontext()
     try:
         from tensorflow.python.eager import context

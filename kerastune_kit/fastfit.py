@@ -65,13 +65,13 @@ import collections
 import contextlib
 import json
 import logging
-import os
 import threading
 from typing import Any, Mapping
 
 import keras
 import numpy as np
 
+from ._optional import switched_on
 from ._template import Program, lean_executor, settle_optimizer
 from .errors import InvalidParameterValue
 from .builders import ACTIVATIONS, BUILD_ARGUMENTS, build_mlp
@@ -129,7 +129,7 @@ class FastPathHints:
 
 def fast_fit_enabled() -> bool:
     """False when the environment variable ``KERASTUNE_FAST_FIT`` is ``0``."""
-    return os.environ.get("KERASTUNE_FAST_FIT", "1").strip().lower() not in ("0", "false", "no")
+    return switched_on("KERASTUNE_FAST_FIT")
 
 
 def clear_programs() -> None:

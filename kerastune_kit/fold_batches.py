@@ -25,7 +25,6 @@ of one.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Sequence
 
 from .stacked import StackedRun, stack_key, train_stacked
@@ -56,7 +55,6 @@ class _Group:
         self.turn = threading.Condition()
         self.running = size  # fits neither waiting for a training nor ended
         self.waiting: list[_Waiting] = []
-        self.seconds = 0.0  # time spent training stacks
 
     def train(self, run: StackedRun, key: str):
         """Called by a fit (holding the turn): wait for the stacked training; its History."""
@@ -82,7 +80,6 @@ class _Group:
         stacks: dict[str, list[_Waiting]] = {}
         for entry in waiting:
             stacks.setdefault(entry.key, []).append(entry)
-        started = time.perf_counter()
         for members in stacks.values():
             if len(members) == 1 and self.alone:
                 members[0].alone = True  # trains in its own thread, as outside
@@ -97,7 +94,6 @@ class _Group:
                         m.error = err
             for m in members:
                 m.done = True
-        self.seconds += time.perf_counter() - started
         self.turn.notify_all()
 
 
@@ -144,8 +140,7 @@ def _adopt_keras_state(state: dict) -> None:
 def fit_together(fits: Sequence[Callable[[], Any]], *, alone: bool = True
                  ) -> list[tuple[Any, BaseException | None]]:
     """Run ``fits`` (functions without arguments that each fit an estimator) with their
-    trainings stacked; return each one's ``(result, error)`` and the seconds spent training
-    stacks as ``fit_together.seconds``.
+    trainings stacked; return each one's ``(result, error)``.
 
     The functions run one at a time, in order up to their training, each in a
     thread of its own. ``alone=False`` trains a stack of one through the
@@ -178,8 +173,4 @@ def fit_together(fits: Sequence[Callable[[], Any]], *, alone: bool = True
         event.wait()  # in order: fit i has the turn before fit i + 1 asks for it
     for thread in threads:
         thread.join()
-    fit_together.seconds = group.seconds
     return results
-
-
-fit_together.seconds = 0.0

@@ -8,7 +8,8 @@ two each. The folds of one candidate in a cross-validated search are the
 same network, with the same settings, trained on different rows. Stacked
 along a leading axis (weights ``[k, in, out]``, batches ``[k, rows,
 features]``) they train in one step of the same number of ops: three folds
-cost about 1.3 times one, not three times.
+took 1.8-2.0 times one fold alone on the 2-core benchmark machine (2 x 100
+units, batches of 2), not three times.
 
 What
 ----
@@ -66,6 +67,12 @@ _FIT_ARGUMENTS = {"batch_size", "epochs", "verbose", "callbacks", "validation_da
                   "sample_weight", "initial_epoch", "validation_batch_size", "class_weight",
                   "validation_split"}
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+
+
+def _optimizer_kind(optimizer) -> str | None:
+    """"adam" or "sgd" for the optimisers the stack computes, else None."""
+    return next((name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls), None)
+
 #: Rows the loss before training is measured on (as the divergence check's).
 STARTING_ROWS = 256
 
@@ -95,7 +102,8 @@ def _plain_callbacks(callbacks) -> bool:
 def stack_key(model: keras.Model, x, y, fit_kwargs: Mapping[str, Any]) -> str | None:
     """What the members of one stack must share, as a string; None if this fit cannot be stacked."""
     args = getattr(model, BUILD_ARGUMENTS, None)
-    if args is None or not fast_fit_enabled() or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+    if (args is None or not fast_fit_enabled() or not isinstance(x, np.ndarray)
+            or not isinstance(y, np.ndarray)):
         return None
     if x.ndim != 2 or len(x) == 0 or set(fit_kwargs) - _FIT_ARGUMENTS:
         return None
@@ -120,7 +128,7 @@ def stack_key(model: keras.Model, x, y, fit_kwargs: Mapping[str, Any]) -> str | 
     if any(getattr(layer, "compute_dtype", "float32") != "float32" for layer in model.layers):
         return None  # (a mixed-precision or float64 network: the stack computes in float32)
     optimizer = model.optimizer
-    kind = next((name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls), None)
+    kind = _optimizer_kind(optimizer)
     if kind is None or getattr(optimizer, "amsgrad", False) or getattr(optimizer, "nesterov", False):
         return None
     if any(getattr(optimizer, name, None) for name in ("clipnorm", "clipvalue", "global_clipnorm")):
@@ -130,7 +138,8 @@ def stack_key(model: keras.Model, x, y, fit_kwargs: Mapping[str, Any]) -> str | 
     settings = {name: float(getattr(optimizer, name)) for name in
                 ("beta_1", "beta_2", "epsilon", "momentum") if hasattr(optimizer, name)}
     settings["learning_rate"] = float(np.asarray(optimizer.learning_rate))
-    shape = {k: v for k, v in args.items() if k not in ("seed", "learning_rate", "kernel_initializer")}
+    shape = {k: v for k, v in args.items()
+             if k not in ("seed", "learning_rate", "kernel_initializer")}
     fit = {k: fit_kwargs.get(k, d) for k, d in
            (("batch_size", 32), ("epochs", 1), ("shuffle", True))}
     fit["validation"] = validation is not None
@@ -237,6 +246,16 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
         right = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=i32), y), f32) * rows
         return ce * rows, right
 
+    def member_losses(ws, x, y, rows, hyper, seed, training):
+        """Each member's loss [k] as Keras reports it (the mean over its real rows, plus its
+        kernel and activity penalties), its rows' correctness [k, b] and its real rows [k]."""
+        logits, activity = forward(ws, x, rows, hyper, seed, training)
+        ce, right = losses(logits, y, rows)
+        count = tf.reduce_sum(rows, axis=1)
+        loss = (tf.reduce_sum(ce, axis=1) / tf.maximum(count, 1.0) + penalties(ws, hyper)
+                + activity)
+        return loss, right, count
+
     def update(ws, slots, grads, active, t, hyper):
         """One optimiser step for the members with ``active`` 1; the others keep their state."""
         t_new = t + active
@@ -280,15 +299,11 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
                 idx, rows = order[e, s], mask[e, s]  # rows of the members' data laid end to end
                 x = tf.gather(X_flat, idx)
                 y = tf.gather(Y_flat, idx)
-                count = tf.reduce_sum(rows, axis=1)
-                active = tf.cast(count > 0, f32)
                 with tf.GradientTape() as tape:
                     tape.watch(ws)
                     step_seed = seed + tf.stack([e, s * 1024])
-                    probs, activity = forward(ws, x, rows, hyper, step_seed, True)
-                    ce, right = losses(probs, y, rows)
-                    loss = tf.reduce_sum(ce, axis=1) / tf.maximum(count, 1.0)
-                    loss += penalties(ws, hyper) + activity
+                    loss, right, count = member_losses(ws, x, y, rows, hyper, step_seed, True)
+                    active = tf.cast(count > 0, f32)
                     total = tf.reduce_sum(loss * active)
                 grads = tape.gradient(total, ws)
                 ws2, sl2, t2 = update(ws, sl, grads, active, t, hyper)
@@ -304,11 +319,8 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
             hist[1] = hist[1].write(e, right_sum / rows)
 
             def evaluate():
-                probs, activity = forward(ws, VX, vmask, hyper, seed, False)
-                ce, right = losses(probs, VY, vmask)
-                count = tf.maximum(tf.reduce_sum(vmask, axis=1), 1.0)
-                loss = tf.reduce_sum(ce, axis=1) / count + penalties(ws, hyper) + activity
-                return loss, tf.reduce_sum(right, axis=1) / count
+                loss, right, count = member_losses(ws, VX, VY, vmask, hyper, seed, False)
+                return loss, tf.reduce_sum(right, axis=1) / tf.maximum(count, 1.0)
 
             val_loss, val_acc = tf.cond(validate, evaluate, lambda: (zeros, zeros))
             hist[2] = hist[2].write(e, val_loss)
@@ -317,11 +329,8 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
 
         # the loss before training, on the first rows, as the divergence check measures it
         # (kerastune_kit.callbacks.starting_loss)
-        first, first_rows = X[:, :STARTING_ROWS], xmask[:, :STARTING_ROWS]
-        logits, activity = forward(weights, first, first_rows, hyper, seed, False)
-        ce, _ = losses(logits, Y[:, :STARTING_ROWS], first_rows)
-        start = (tf.reduce_sum(ce, axis=1) / tf.maximum(tf.reduce_sum(first_rows, axis=1), 1.0)
-                 + penalties(weights, hyper) + activity)
+        start, _, _ = member_losses(weights, X[:, :STARTING_ROWS], Y[:, :STARTING_ROWS],
+                                    xmask[:, :STARTING_ROWS], hyper, seed, False)
         _, ws, sl, t, history = tf.while_loop(
             lambda e, *_: e < epochs, epoch_body, (0, weights, slots, t, tuple(history)))
         return ws, sl, t, tuple(h.stack() for h in history), start
@@ -408,8 +417,8 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
 
     first = runs[0]
     args = getattr(first.model, BUILD_ARGUMENTS)
-    kind = "adam" if isinstance(first.model.optimizer, keras.optimizers.Adam) else "sgd"
     optimizer = first.model.optimizer
+    kind = _optimizer_kind(optimizer)
     momentum = kind == "sgd" and float(optimizer.momentum) != 0
     fit = first.fit_kwargs
     batch_size = int(fit.get("batch_size") or 32)
@@ -430,8 +439,7 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
                                             for r in runs])]
     n_slots = {"adam": 2, "sgd": 1 if momentum else 0}[kind]
     slots = tuple(tuple(np.zeros_like(w) for w in weights) for _ in range(n_slots))
-    last = 0.0 if kind == "sgd" and not momentum else (
-        float(optimizer.momentum) if kind == "sgd" else float(optimizer.epsilon))
+    last = float(optimizer.epsilon) if kind == "adam" else float(optimizer.momentum)
     hyper = np.array([float(np.asarray(optimizer.learning_rate)), args["dropout"],
                       args["kernel_l1"], args["kernel_l2"], args["activity_l1"],
                       args["activity_l2"], float(getattr(optimizer, "beta_1", 0.0)),
@@ -453,7 +461,6 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
     t = np.asarray(t)
     history = [np.asarray(h) for h in history]
     start = np.asarray(start)
-    names = ["loss"] + (["accuracy"] if args["metrics"] else [])
     for m, run in enumerate(runs):
         for variable, value in zip(run.model.trainable_variables, ws):
             variable.assign(value[m])
@@ -468,11 +475,12 @@ def train_stacked(runs: Sequence[StackedRun]) -> None:
         object.__setattr__(run.model, PENDING_OPTIMIZER, pending)
         if not run.defer_optimizer:
             settle_optimizer(run.model)
-        run.history = _history(run, history, m, names, validate, epochs)
+        run.history = _history(run, history, m, bool(args["metrics"]), validate, epochs)
         run.starting_loss = float(start[m])
 
 
-def _history(run: StackedRun, history, member: int, names, validate: bool, epochs: int):
+def _history(run: StackedRun, history, member: int, accuracy: bool, validate: bool,
+             epochs: int):
     """A ``History`` callback as ``Model.fit`` leaves it, from the stacked run's figures."""
     callback = keras.callbacks.History()
     callback.set_model(run.model)
@@ -481,11 +489,11 @@ def _history(run: StackedRun, history, member: int, names, validate: bool, epoch
     callback.on_train_begin()
     for e in range(epochs):
         logs = {"loss": float(history[0][e, member])}
-        if "accuracy" in names:
+        if accuracy:
             logs["accuracy"] = float(history[1][e, member])
         if validate:
             logs["val_loss"] = float(history[2][e, member])
-            if "accuracy" in names:
+            if accuracy:
                 logs["val_accuracy"] = float(history[3][e, member])
         callback.on_epoch_end(e, logs)
     run.model.history = callback

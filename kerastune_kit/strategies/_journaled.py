@@ -79,6 +79,11 @@ class Journaled:
         self.journal = journal
         self.replay = replay
 
+    def recorded(self, fit_id: str) -> dict | None:
+        """The journal's last record of the fit named ``fit_id``, or None."""
+        done = [r for r in read_records(self.journal) if r.get("fit") == fit_id]
+        return done[-1] if done else None
+
     def fit_name(self, X, y) -> str:
         """The fit's name: a hash of its parameters (but the journal's own) and of the data."""
         params = {k: v for k, v in self.get_params(deep=False).items()
@@ -102,14 +107,14 @@ class Journaled:
         ready = take_trained_fit(fit_id)
         if ready is not None:  # trained moments ago, stacked with its candidate's other folds
             fitted, seconds = ready
-            vars(self).update({k: v for k, v in vars(fitted).items() if k not in _OWN})
-            self._journal_fit = {"fit": fit_id, "replayed": None, "error": None,
-                                 "fit_time": seconds}
+            vars(self).update({k: v for k, v in vars(fitted).items()
+                               if k not in (*_OWN, "_journal_fit")})
+            self._journal_fit["fit_time"] = seconds
             return self
         if self.replay:
-            done = [r for r in read_records(self.journal) if r.get("fit") == fit_id]
-            if done:
-                record = self._journal_fit["replayed"] = done[-1]
+            record = self.recorded(fit_id)
+            if record is not None:
+                self._journal_fit["replayed"] = record
                 self._journal_fit["error"] = record.get("error")
                 return self
         started = time.perf_counter()
@@ -191,8 +196,6 @@ class FailureLimit:
 
     failure_limit: int | None
     journal: str | None
-    #: Train the folds of each candidate together (:func:`stack_candidate_folds`).
-    stack_folds: bool = True
 
     def fit(self, X, y=None, **params):
         # the folds of a candidate are trained together before scikit-learn asks for them
@@ -243,7 +246,7 @@ class FailureLimit:
         def evaluate(candidate_params, cv=None, more_results=None, **rest):
             candidate_params = list(candidate_params)
             data = getattr(self, "_stack_data", None)
-            if data is not None and self.stack_folds:
+            if data is not None:
                 stack_candidate_folds(self.estimator, candidate_params,
                                       cv if cv is not None else self.cv, *data,
                                       n_jobs=self.n_jobs)

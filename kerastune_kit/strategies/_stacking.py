@@ -12,13 +12,12 @@ results) is its own, unchanged.
 
 from __future__ import annotations
 
-import os
 import time
 
 from joblib import effective_n_jobs
 from sklearn.pipeline import Pipeline
 
-from ..journal import read_records
+from .._optional import switched_on
 
 __all__ = ["stack_candidate_folds", "take_trained_fit", "forget_trained_fits",
            "stack_folds_enabled"]
@@ -30,7 +29,7 @@ _TRAINED_WITH_FOLDS: dict[str, tuple] = {}
 
 def stack_folds_enabled() -> bool:
     """False when the environment variable ``KERASTUNE_STACK_FOLDS`` is ``0``."""
-    return os.environ.get("KERASTUNE_STACK_FOLDS", "1").strip().lower() not in ("0", "false", "no")
+    return switched_on("KERASTUNE_STACK_FOLDS")
 
 
 def stack_candidate_folds(estimator, candidates, cv, X, y, *, n_jobs=None) -> None:
@@ -82,7 +81,7 @@ def _fold_fit(estimator, X, y, train):
         else:
             Xt, model = X_train, estimator
         fit_id = model.fit_name(Xt, y_train)
-        if model.replay and any(r.get("fit") == fit_id for r in read_records(model.journal)):
+        if model.replay and model.recorded(fit_id) is not None:
             return None
         journal, model.journal = model.journal, None  # a plain fit: a failure raises, unrecorded
         try:
