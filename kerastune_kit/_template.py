@@ -143,7 +143,7 @@ class VariablePenalty(keras.regularizers.Regularizer):
 PENDING_OPTIMIZER = "_kerastune_pending_optimizer"
 
 
-def lean_executor():
+def lean_executor(usable: bool = True):
     """Context in which TensorFlow runs the kit's traced programs with its single-threaded executor.
 
     A program's ops are tiny (a 100-unit layer on a mini-batch of a few
@@ -152,9 +152,11 @@ def lean_executor():
     executor runs them in order on the calling thread; each op still uses
     the intra-op threads for its own arithmetic. On the 2-core benchmark
     machine a fast-path step took about half the time. Set the environment
-    variable ``KERASTUNE_LEAN_EXECUTOR=0`` for TensorFlow's default.
+    variable ``KERASTUNE_LEAN_EXECUTOR=0`` for TensorFlow's default; a program
+    that cannot run on it (``usable`` False, see :attr:`Program.lean`) gets the
+    default too.
     """
-    if not switched_on("KERASTUNE_LEAN_EXECUTOR"):
+    if not usable or not switched_on("KERASTUNE_LEAN_EXECUTOR"):
         return contextlib.nullcontext()
     try:
         from tensorflow.python.eager import context
@@ -223,16 +225,23 @@ class Program:
              else VariablePenalty.adopt(template.layers[i], kind))
             for i, kind in self._slots]
         self.lock = threading.RLock()
+        # a mixed-precision template's training (Keras' LossScaleOptimizer: a conditional
+        # update inside the loop) hung TensorFlow 2.21's single-threaded executor: not for it
+        self.policy = getattr(getattr(template, "dtype_policy", None), "name", "float32")
+        self.lean = (self.policy == "float32"
+                     and type(template.optimizer).__name__ != "LossScaleOptimizer")
         self.built = False
         self._optimizer_initial: list[np.ndarray] = []
         self._rate: float | None = None  # the rate last pushed into the template
         self._gradient_names: set[str] = set()  # TensorFlow's entries for its traces (tracing())
         self._train = tf.function(self._train_span, reduce_retracing=True)
         self._test = tf.function(self._test_all, reduce_retracing=True)
-        self._forward = tf.function(self._forward_rows, reduce_retracing=True)
+        # (no loops in these three: AutoGraph's rewriting of their source, about 0.1 s a
+        # function the first time in a process, would change nothing)
+        self._forward = tf.function(self._forward_rows, reduce_retracing=True, autograph=False)
         # state copies between the template and a model: one traced call each way
-        self._load = tf.function(self._load_values, reduce_retracing=True)
-        self._read = tf.function(self._read_values, reduce_retracing=True)
+        self._load = tf.function(self._load_values, reduce_retracing=True, autograph=False)
+        self._read = tf.function(self._read_values, reduce_retracing=True, autograph=False)
 
     # -- traced bodies ---------------------------------------------------
     def _train_span(self, x, y, sw, order, batch_size, start, stop):

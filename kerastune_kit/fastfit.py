@@ -71,6 +71,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
+from ._dense_forward import dense_layout, dense_predict
 from ._optional import switched_on
 from ._template import Program, lean_executor, settle_optimizer
 from .errors import InvalidParameterValue
@@ -262,6 +263,8 @@ def _program_for(model: keras.Model) -> Program | None:
     if spec is None:
         return None
     key, build_args = spec
+    policy = getattr(getattr(model, "dtype_policy", None), "name", "float32")
+    key = f"{key}|{policy}"  # (a mixed-precision network computes in float16: its own program)
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
         if program is not None:
@@ -274,7 +277,7 @@ def _program_for(model: keras.Model) -> Program | None:
             while len(_PROGRAMS) > _MAX_PROGRAMS:
                 dropped.append(_PROGRAMS.popitem(last=False)[1])
         _release(dropped)  # (outside the lock: releasing never waits for a fit)
-    return program if program.compatible(model) else None
+    return program if program.compatible(model) and program.policy == policy else None
 
 
 def _known_answer(callback, question: str, tuner_hooks) -> bool | None:
@@ -377,7 +380,7 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None,
             or _unsupported(kwargs)):
         with fallback_context() if fallback_context is not None else contextlib.nullcontext():
             return model.fit(x, y, **kwargs)
-    with program.lock, program.tracing(), lean_executor():
+    with program.lock, program.tracing(), lean_executor(program.lean):
         return _fit_with(program, model, x, y, defer_optimizer=defer_optimizer, **kwargs)
 
 
@@ -462,15 +465,27 @@ def _fit_with(program: Program, model, x, y, *, defer_optimizer=False, batch_siz
 
 
 def fast_predict(model: keras.Model, x, batch_size: int | None = None, **kwargs) -> np.ndarray:
-    """``model.predict(x)`` through the architecture's template (no new tracing)."""
+    """``model.predict(x)`` through one traced function per layout (no new tracing).
+
+    A network of Dense and Dropout layers only predicts with its weights as
+    arguments of a function shared by every network of its activations
+    (:mod:`kerastune_kit._dense_forward`); others through their architecture's
+    template.
+    """
+    plain = _as_array(x) is not None and not kwargs.get("callbacks") and not (
+        set(kwargs) - {"verbose", "callbacks", "steps"}) and kwargs.get("steps") is None
+    chunk = max(int(batch_size or 32), 4096)
+    if (plain and len(x) and fast_fit_enabled() and not getattr(model, "run_eagerly", False)
+            and getattr(model, BUILD_ARGUMENTS, None) is not None):
+        layout = dense_layout(model)
+        if layout is not None:
+            return dense_predict(layout, x, chunk)
     program = _program_for(model)
-    if program is None or _as_array(x) is None or kwargs.get("callbacks") or (
-            set(kwargs) - {"verbose", "callbacks", "steps"}) or kwargs.get("steps") is not None:
+    if program is None or not plain:
         return model.predict(x, batch_size=batch_size, **kwargs)
     import tensorflow as tf
 
-    chunk = max(int(batch_size or 32), 4096)
-    with program.lock, lean_executor():
+    with program.lock, lean_executor(program.lean):
         program.push_weights(model)
         parts = [program._forward(tf.convert_to_tensor(x[i:i + chunk]))
                  for i in range(0, len(x), chunk)]

@@ -29,9 +29,13 @@ from typing import Any, Callable, Sequence
 
 from .stacked import StackedRun, stack_key, train_stacked
 
-__all__ = ["fit_together", "current_group", "STATS"]
+__all__ = ["fit_together", "current_group", "STATS", "keras_state", "adopt_keras_state"]
 
 _LOCAL = threading.local()
+#: One stacked training at a time in a process: two at once (their programs nest loops) hung
+#: TensorFlow 2.21's single-threaded executor on 2 cores. The other threads' Python work (a
+#: search scoring, networks being built) still runs beside a training, which holds no GIL.
+_ONE_STACK_AT_A_TIME = threading.Lock()
 
 #: Counts of this process's trainings inside :func:`fit_together`: ``"stacked"``
 #: members of stacks of two or more, ``"single"`` stacks of one (``alone=False``),
@@ -86,7 +90,8 @@ class _Group:
                 STATS["alone"] += 1
             else:
                 try:
-                    train_stacked([m.run for m in members])
+                    with _ONE_STACK_AT_A_TIME:
+                        train_stacked([m.run for m in members])
                     STATS["stacked" if len(members) > 1 else "single"] += len(members)
                     STATS["stacks"] += 1
                 except Exception as err:  # every member's fit fails with it, as it would alone
@@ -118,7 +123,7 @@ def join_stack(model, x, y, *, seed, defer_optimizer, fit_kwargs) -> StackedRun 
     return group.train(run, key)
 
 
-def _keras_state() -> dict:
+def keras_state() -> dict:
     """Keras' settings of the calling thread (its dtype policy, ...): Keras keeps them per thread."""
     try:
         from keras.src.backend.common import global_state
@@ -127,7 +132,7 @@ def _keras_state() -> dict:
     return dict(vars(global_state.GLOBAL_STATE_TRACKER))
 
 
-def _adopt_keras_state(state: dict) -> None:
+def adopt_keras_state(state: dict) -> None:
     """Give this thread the Keras settings of the thread that called :func:`fit_together`."""
     if not state:
         return
@@ -152,12 +157,12 @@ def fit_together(fits: Sequence[Callable[[], Any]], *, alone: bool = True
     results: list[tuple[Any, BaseException | None]] = [(None, None)] * len(fits)
 
     checked_in = [threading.Event() for _ in fits]
-    keras_state = _keras_state()
+    state = keras_state()
 
     def run(i: int) -> None:
         with group.turn:
             checked_in[i].set()
-            _adopt_keras_state(keras_state)
+            adopt_keras_state(state)
             _LOCAL.group = group
             try:
                 results[i] = (fits[i](), None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import random
+import threading
 
 import keras
 import numpy as np
@@ -38,6 +39,10 @@ __all__ = ["fit_network", "NetworkView", "seeded", "seed_from", "stratified_hold
            "set_learning_rate", "rate_label", "join_histories"]
 
 _SEED_MAX = 2**31 - 1
+#: Held by a seeded run for its whole span (see :func:`seeded`): Python's and NumPy's global
+#: generators are the run's until it ends, in whichever thread other fits run (a search's
+#: candidates train in a background thread while it scores others).
+_SEEDED_RUN = threading.RLock()
 
 
 def fit_network(model: keras.Model, x, y, *, seed: int | None = None, learning_rate=None,
@@ -124,11 +129,22 @@ def seeded(seed: int | None, *, tensorflow: bool = True):
     global seed is set and its deterministic ops are on inside the block and
     back to their previous state after it. (Setting them clears TensorFlow's
     kernel caches, which would make every fast fit re-instantiate its traced
-    program: the fast path runs with ``tensorflow=False``.)
+    program: the fast path runs with ``tensorflow=False``.) One seeded run at
+    a time in a process: the global generators are the run's for its whole
+    span, so runs in other threads cannot draw from them in between (a
+    search's background training, :class:`~kerastune_kit.strategies._stacking.StackAhead`,
+    trains fits beside the search's own).
     """
     if seed is None:
         yield
         return
+    with _SEEDED_RUN:
+        with _seeded(seed, tensorflow):
+            yield
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, tensorflow: bool):
     python_state, numpy_state = random.getstate(), np.random.get_state()
     tf = None
     if not tensorflow:

@@ -583,3 +583,19 @@ def test_many_fits_of_one_architecture_do_not_grow_the_process(iris, monkeypatch
     before = rss_mb()
     fits(300)
     assert rss_mb() - before < 18
+
+
+def test_a_mixed_precision_fit_trains_on_tensorflows_default_executor(iris):
+    """Its training hung on the single-threaded executor (Keras' LossScaleOptimizer)."""
+    X, y = iris
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        est = KerasMLPClassifier(nodes=8, epochs=3, learning_rate=0.01, random_state=0).fit(X, y)
+        program = _program(est.model_)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert program is not None and not program.lean
+    loss = est.history_["loss"]
+    assert len(loss) == 3 and np.isfinite(loss).all() and loss[-1] < loss[0]
+    plain = KerasMLPClassifier(nodes=8, epochs=1, random_state=0).fit(X, y)
+    assert _program(plain.model_).lean

@@ -52,7 +52,9 @@ from ..errors import InvalidParameterError, TooManyFailures
 from ..estimators import KerasMLPClassifier
 from ..regressor import KerasMLPRegressor
 from ..journal import append_record, data_fingerprint, read_records, values_key
-from ._stacking import forget_trained_fits, stack_candidate_folds, take_trained_fit
+from ._stacking import (
+    forget_trained_fits, stack_candidate_folds, start_stack_ahead, take_trained_fit,
+)
 
 __all__ = ["JournaledMLPClassifier", "RecordingScorer", "FailureLimit",
            "JournaledGridSearchCV", "JournaledRandomizedSearchCV",
@@ -212,7 +214,7 @@ class FailureLimit:
         evaluate_candidates = self._with_stacked_folds(evaluate_candidates)
         limit = self.failure_limit
         if limit is None:
-            return self._propose(evaluate_candidates, **context)
+            return self._propose(self._stacking_ahead(evaluate_candidates), **context)
         streak: list[int] = []
         seen = [0]
 
@@ -235,18 +237,39 @@ class FailureLimit:
                         raise self._stop(streak)
             return results
 
-        return self._propose(in_batches, **context)
+        return self._propose(self._stacking_ahead(in_batches), **context)
 
     def _propose(self, evaluate_candidates, **context):
         """Propose candidates to ``evaluate_candidates``: the search's own ``_run_search``."""
         return super()._run_search(evaluate_candidates, **context)
 
-    def _with_stacked_folds(self, evaluate_candidates):
-        """``evaluate_candidates``, each candidate's folds first trained together."""
+    def _stacking_ahead(self, evaluate_candidates):
+        """``evaluate_candidates``, the candidates' folds trained in the background meanwhile
+        (:class:`~kerastune_kit.strategies._stacking.StackAhead`), a few candidates ahead."""
         def evaluate(candidate_params, cv=None, more_results=None, **rest):
             candidate_params = list(candidate_params)
             data = getattr(self, "_stack_data", None)
-            if data is not None:
+            ahead = None if data is None else start_stack_ahead(
+                self.estimator, candidate_params, cv if cv is not None else self.cv, *data,
+                n_jobs=self.n_jobs)
+            self._ahead = ahead
+            try:
+                return evaluate_candidates(candidate_params, cv, more_results, **rest)
+            finally:
+                self._ahead = None
+                if ahead is not None:
+                    ahead.close()
+
+        return evaluate
+
+    def _with_stacked_folds(self, evaluate_candidates):
+        """``evaluate_candidates``, each candidate's folds first trained together (taken from
+        the background training when it runs, else trained here)."""
+        def evaluate(candidate_params, cv=None, more_results=None, **rest):
+            candidate_params = list(candidate_params)
+            data = getattr(self, "_stack_data", None)
+            ahead = getattr(self, "_ahead", None)
+            if data is not None and (ahead is None or not ahead.take(candidate_params)):
                 stack_candidate_folds(self.estimator, candidate_params,
                                       cv if cv is not None else self.cv, *data,
                                       n_jobs=self.n_jobs)

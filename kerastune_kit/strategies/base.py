@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from .._constraints import candidate_values, check_param
+from .._fitted_memo import FittedMemo
 from .._validation import check_number, check_positive_int
 from ..errors import InvalidParameterType, InvalidParameterValue
 from ..journal import data_fingerprint, open_search, stable_repr
@@ -359,6 +360,11 @@ class SearchJob:
         ``"model__"`` when the network sits in a Pipeline after a
         preprocessor, else ``""``: the prefix of the space's names in the
         estimator's parameters.
+    memo : FittedMemo
+        The search's fitted preprocessing (the ``memory`` of its pipelines):
+        the preprocessor is fitted once a fold, not once a candidate and
+        fold. Emptied by :meth:`close`; the refitted best pipeline does not
+        keep it.
     """
 
     def __init__(self, X, y, space, settings: SearchSettings, strategy: Strategy,
@@ -369,6 +375,7 @@ class SearchJob:
         self.lock: FolderLock | None = None
         self.temporary = False
         self.prefix = "model__" if settings.preprocessor is not None else ""
+        self.memo = FittedMemo()
 
     @classmethod
     def open(cls, X, y, space, strategy: Strategy) -> "SearchJob":
@@ -428,6 +435,7 @@ class SearchJob:
         collected or the interpreter exits: its Keras Tuner project stays
         readable as long as the result is in use.
         """
+        self.memo.clear()
         if self.lock is not None:
             self.lock.release()
             self.lock = None
@@ -450,20 +458,28 @@ class SearchJob:
         model = cls(**{**self.settings.estimator_params, **params})
         if self.settings.preprocessor is None:
             return model
-        return Pipeline([("preprocess", clone(self.settings.preprocessor)), ("model", model)])
+        return Pipeline([("preprocess", clone(self.settings.preprocessor)), ("model", model)],
+                        memory=self.memo)
 
     def refit(self, params: Mapping[str, Any]):
         """The estimator with ``params`` (names without prefix), fitted on all of the job's data."""
         estimator = self.estimator()
         estimator.set_params(**{self.prefix + k: v for k, v in params.items()})
         if not self.strategy.stacks_folds:
-            return estimator.fit(self.X, self.y)
+            return _without_memo(estimator.fit(self.X, self.y))
         from ..fold_batches import fit_together
 
         [(fitted, error)] = fit_together([lambda: estimator.fit(self.X, self.y)], alone=False)
         if error is not None:
             raise error
-        return fitted
+        return _without_memo(fitted)
+
+
+def _without_memo(estimator):
+    """A fitted pipeline of the search, no longer holding the search's memo (nor its data)."""
+    if isinstance(getattr(estimator, "memory", None), FittedMemo):
+        estimator.set_params(memory=None)
+    return estimator
 
 
 def grid_size(space) -> int:
