@@ -46,6 +46,7 @@ class FittedMemo:
     def __init__(self, max_entries: int = 12, max_bytes: int = 256 * 2**20):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        #: key -> (transformed rows, fitted transformer, bytes of the rows)
         self._entries: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
         self._lock = threading.Lock()
         self._fitting: dict[str, threading.Event] = {}
@@ -107,7 +108,7 @@ class FittedMemo:
                     with self._lock:
                         self._fitting.pop(key).set()
             fitting.wait()  # then look again (a failed or unkept fit: fit here)
-        Xt, fitted = entry
+        Xt, fitted, _ = entry
         return _copied(Xt), copy.deepcopy(fitted)
 
     def _put(self, key: str, result: tuple) -> None:
@@ -115,12 +116,13 @@ class FittedMemo:
         size = _nbytes(Xt)
         if size > self.max_bytes:
             return
-        entry = (_copied(Xt), copy.deepcopy(fitted))  # the caller keeps (and may change) its own
+        # (a copy: the caller keeps, and may change, its own)
+        entry = (_copied(Xt), copy.deepcopy(fitted), size)
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries or sum(
-                    _nbytes(e[0]) for e in self._entries.values()) > self.max_bytes:
+                    e[2] for e in self._entries.values()) > self.max_bytes:
                 self._entries.popitem(last=False)
 
     # a search's clones share the memory; a pickled pipeline carries an empty one

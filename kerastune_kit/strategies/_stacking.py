@@ -62,12 +62,17 @@ def _stackable_splits(estimator, cv, X, y, n_jobs):
     from sklearn.base import is_classifier
     from sklearn.model_selection import check_cv
 
-    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    final = _final_step(estimator)
     if (getattr(final, "journal", None) is None or not hasattr(final, "fit_name")
             or effective_n_jobs(n_jobs) != 1 or not stack_folds_enabled()):
         return None
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y))
     return splits if len(splits) >= 2 else None
+
+
+def _final_step(estimator):
+    """The network of a search's estimator: the pipeline's last step, or the estimator itself."""
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
 def _train_candidate(estimator, params, splits, X, y) -> dict:
@@ -113,9 +118,10 @@ class StackAhead:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kerastune-stack")
         self._fill()
 
-    def _fill(self) -> None:
+    def _fill(self, until: int = 0) -> None:
+        """Submit the candidates up to ``ahead`` beyond the last taken (and up to ``until``)."""
         while (not self.stopped and len(self.futures) < len(self.candidates)
-               and len(self.futures) < self.taken + self.ahead):
+               and len(self.futures) < max(self.taken + self.ahead, until)):
             self.futures.append(self._executor.submit(self._train, len(self.futures)))
 
     def _train(self, index: int) -> dict:
@@ -138,8 +144,7 @@ class StackAhead:
             expected = False
         if not expected or end > len(self.candidates):
             return False
-        while len(self.futures) < end:  # (ahead smaller than a batch)
-            self.futures.append(self._executor.submit(self._train, len(self.futures)))
+        self._fill(until=end)  # (a batch larger than ahead)
         for future in self.futures[self.taken:end]:
             try:
                 _TRAINED_WITH_FOLDS.update(future.result())
@@ -161,10 +166,9 @@ def start_stack_ahead(estimator, candidates, cv, X, y, *, n_jobs=None) -> StackA
     """A :class:`StackAhead` for ``candidates``, or None when they are not trained here (nor
     ahead: the environment variable ``KERASTUNE_STACK_AHEAD`` set to ``0`` trains each
     candidate's folds in the calling thread, when the search asks for them)."""
-    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    if not switched_on("KERASTUNE_STACK_AHEAD") or getattr(final, "verbose", 0) not in (
-            0, None, False):  # (progress output from a background thread would interleave)
-        return None
+    verbose = getattr(_final_step(estimator), "verbose", 0)
+    if not switched_on("KERASTUNE_STACK_AHEAD") or verbose not in (0, None, False):
+        return None  # (progress output from a background thread would interleave)
     splits = _stackable_splits(estimator, cv, X, y, n_jobs)
     if splits is None:
         return None
