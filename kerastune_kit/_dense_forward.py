@@ -20,6 +20,8 @@ import threading
 import keras
 import numpy as np
 
+from ._lean_trace import TracedOnce
+
 __all__ = ["dense_layout", "dense_predict"]
 
 _FUNCTIONS: dict[tuple, object] = {}
@@ -73,11 +75,7 @@ def _function(steps: tuple):
     import tensorflow as tf
 
     plan = [(kind, keras.activations.get(name)) for kind, name in steps]
-    dense = sum(kind == "dense" for kind, _ in plan)
-    signature = [tuple(tf.TensorSpec([None] * (2 - i % 2), tf.float32)
-                       for i in range(2 * dense)), tf.TensorSpec([None, None], tf.float32)]
 
-    @tf.function(input_signature=signature, autograph=False)
     def forward(weights, x):
         i = 0
         for kind, activation in plan:
@@ -90,8 +88,10 @@ def _function(steps: tuple):
             x = activation(x)
         return x
 
+    # (weights and rows of every size: one trace, kept without its Python graph)
+    function = TracedOnce(forward, autograph=False)
     with _LOCK:
-        return _FUNCTIONS.setdefault(steps, forward)
+        return _FUNCTIONS.setdefault(steps, function)
 
 
 def dense_predict(layout, x: np.ndarray, chunk: int) -> np.ndarray:

@@ -2,17 +2,17 @@
 
 A :class:`Program` holds a template model built by
 :func:`~kerastune_kit.build_mlp` and the traced TensorFlow functions that
-train, evaluate and run it over in-memory tensors, plus the state copies
+train, evaluate and run it over in-memory tensors; the state copies
 between the template and a user's model (weights and optimiser state in one
-traced call each way). Settings that vary from fit to fit without changing
+traced call each way) are shared by all programs. Settings that vary from fit to fit without changing
 the architecture (dropout rates, L1/L2 penalty strengths) are variables of
 the template (:class:`VariableRateDropout`, :class:`VariablePenalty`), so
 they share one trace. :mod:`kerastune_kit.fastfit` keeps the cache of
 programs and runs the epochs.
 
-A program also owns what TensorFlow registers globally while tracing it
-(see :meth:`Program.tracing` and :meth:`Program.release`), so that a program
-dropped from the cache frees its graphs.
+Every trace is kept as its runtime function only
+(:class:`~kerastune_kit._lean_trace.TracedOnce`): a program dropped from
+the cache frees what TensorFlow made for it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from ._lean_trace import TracedOnce
 from ._optional import switched_on
 
 __all__ = ["Program", "VariableRateDropout", "VariablePenalty", "setting_slots",
@@ -215,8 +216,6 @@ class Program:
     """A template model of one architecture and its traced train/test/forward functions."""
 
     def __init__(self, template: keras.Model):
-        import tensorflow as tf
-
         self.model = template
         # the template's dropout rates and penalty strengths become variables, set per fit
         self._slots = setting_slots(template)
@@ -233,15 +232,11 @@ class Program:
         self.built = False
         self._optimizer_initial: list[np.ndarray] = []
         self._rate: float | None = None  # the rate last pushed into the template
-        self._gradient_names: set[str] = set()  # TensorFlow's entries for its traces (tracing())
-        self._train = tf.function(self._train_span, reduce_retracing=True)
-        self._test = tf.function(self._test_all, reduce_retracing=True)
+        self._train = TracedOnce(self._train_span)
+        self._test = TracedOnce(self._test_all)
         # (no loops in these three: AutoGraph's rewriting of their source, about 0.1 s a
         # function the first time in a process, would change nothing)
-        self._forward = tf.function(self._forward_rows, reduce_retracing=True, autograph=False)
-        # state copies between the template and a model: one traced call each way
-        self._load = tf.function(self._load_values, reduce_retracing=True, autograph=False)
-        self._read = tf.function(self._read_values, reduce_retracing=True, autograph=False)
+        self._forward = TracedOnce(self._forward_rows, autograph=False)
 
     # -- traced bodies ---------------------------------------------------
     def _train_span(self, x, y, sw, order, batch_size, start, stop):
@@ -276,22 +271,6 @@ class Program:
     def _template_variables(self, which: str) -> list:
         return self.model.variables if which == "weights" else self.model.optimizer.variables
 
-    def _load_values(self, which, values):
-        """Template variables <- values; a smaller value fills the top-left block, zeros the rest."""
-        import tensorflow as tf
-
-        for target, value in zip(self._template_variables(which), values):
-            want = tf.shape(target)
-            padding = tf.stack([tf.zeros_like(want), want - tf.shape(value)], axis=1)
-            target.assign(tf.pad(value, padding))
-
-    def _read_values(self, which, shapes):
-        """The template's values, each cut to the top-left block of the given shape."""
-        import tensorflow as tf
-
-        return [tf.slice(v, tf.zeros_like(shape), shape)
-                for v, shape in zip(self._template_variables(which), shapes)]
-
     # -- state transfer ----------------------------------------------------
     def build(self, x, y, sw) -> None:
         """Create the template's metric, loss and optimiser variables (once)."""
@@ -305,12 +284,17 @@ class Program:
     def _push(self, which: str, variables) -> None:
         import tensorflow as tf
 
-        # tensors, not variables: a traced function relaxes tensor shapes correctly
-        self._load(which, [tf.convert_to_tensor(v.value) for v in variables])
+        _LOAD(_handles(self._template_variables(which)),
+              [tf.convert_to_tensor(v.value) for v in variables])
+
+    def _read(self, which: str, shapes) -> list:
+        """The template's values, each cut to the top-left block of the given shape."""
+        mine = self._template_variables(which)
+        return _READ(_handles(mine), tuple(v.dtype for v in mine),
+                     [np.asarray(shape, dtype=np.int32) for shape in shapes])
 
     def _pull(self, which: str, variables, skip=None) -> None:
-        shapes = [np.asarray(v.shape, dtype=np.int32) for v in variables]
-        for variable, value in zip(variables, self._read(which, shapes)):
+        for variable, value in zip(variables, self._read(which, [v.shape for v in variables])):
             if variable is not skip:
                 variable.assign(value)
 
@@ -363,8 +347,7 @@ class Program:
         :func:`settle_optimizer` later gives ``model`` exactly what
         :meth:`pull_optimizer` would have given it now.
         """
-        values = self._read("optimizer", [np.asarray(v.shape, dtype=np.int32)
-                                          for v in self.model.optimizer.variables])
+        values = self._read("optimizer", [v.shape for v in self.model.optimizer.variables])
         object.__setattr__(model, PENDING_OPTIMIZER, [np.array(v) for v in values])
 
     def push_settings(self, model: keras.Model) -> None:
@@ -389,59 +372,31 @@ class Program:
             len(a.shape) == len(b.shape) and a.dtype == b.dtype
             and all(m >= t for m, t in zip(a.shape, b.shape)) for a, b in zip(mine, theirs))
 
-    # -- lifetime (see kerastune_kit.fastfit's cache) ------------------------
-    @contextlib.contextmanager
-    def tracing(self):
-        """Context for a fit: the gradient entries its traces register are this program's.
 
-        Only the training trace differentiates, so entries are recorded only
-        when the training function traced during the block. Entries another
-        thread registered in the same moments would be recorded too; they are
-        only read while their own trace builds its gradients, long over by the
-        time this program is released.
-        """
-        table = _gradient_functions()
-        before = None if table is None else set(table)
-        traces = self._train.experimental_get_tracing_count()
-        try:
-            yield
-        finally:
-            if before is not None and self._train.experimental_get_tracing_count() != traces:
-                self._gradient_names.update(
-                    name for name in set(table) - before if name.startswith("CustomGradient-"))
-
-    def release(self) -> None:
-        """Drop what TensorFlow holds for this program outside it (when the cache lets it go).
-
-        After this nothing global refers to the program's traced graphs, and
-        Python's garbage collector frees them with the program (their
-        function definitions leave TensorFlow's function library as they go).
-        The program's traces are complete: removing their gradient entries
-        changes nothing for a fit still running on it.
-        """
-        table = _gradient_functions()
-        if table is not None:
-            for name in self._gradient_names:
-                table.pop(name, None)
-        self._gradient_names.clear()
+# -- state copies between a template and a model: one traced call each way, shared by all
+# programs (the variables go in as their handles: one trace per count, dtypes and ranks)
+def _handles(variables) -> list:
+    return [v.value.handle for v in variables]
 
 
-def _gradient_functions() -> dict | None:
-    """TensorFlow's process-wide table of registered gradient functions, or None.
+def _load_values(handles, values):
+    """Variables <- values; a smaller value fills the top-left block, zeros the rest."""
+    import tensorflow as tf
 
-    ``tf.custom_gradient`` in a traced function registers the gradient under
-    a new name (``CustomGradient-<uid>``) in this table and never removes it;
-    the entry's closure holds the traced graph. Keras' optimiser makes one in
-    every training trace (the all-reduce of the gradients under the default
-    distribution strategy), so without :meth:`Program.release` every traced
-    training program would stay in memory for the life of the process
-    (about 5-10 MB each). None when this TensorFlow keeps the table
-    elsewhere: then nothing is released (only memory is lost).
-    """
-    try:
-        from tensorflow.python.framework import ops
+    for handle, value in zip(handles, values):
+        want = tf.raw_ops.VariableShape(input=handle, out_type=tf.int32)
+        padding = tf.stack([tf.zeros_like(want), want - tf.shape(value)], axis=1)
+        tf.raw_ops.AssignVariableOp(resource=handle, value=tf.pad(value, padding))
 
-        table = ops._gradient_registry._registry
-    except (ImportError, AttributeError):
-        return None
-    return table if isinstance(table, dict) else None
+
+def _read_values(handles, dtypes, shapes):
+    """The variables' values, each cut to the top-left block of the given shape."""
+    import tensorflow as tf
+
+    return [tf.slice(tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype),
+                     tf.zeros_like(shape), shape)
+            for handle, dtype, shape in zip(handles, dtypes, shapes)]
+
+
+_LOAD = TracedOnce(_load_values, autograph=False)
+_READ = TracedOnce(_read_values, autograph=False)

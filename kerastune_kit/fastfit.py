@@ -33,10 +33,12 @@ never leaves this module (its programs are in :mod:`kerastune_kit._template`).
 Callbacks say what they need from this path through :class:`FastPathHints`.
 
 The cache keeps the programs of the last 16 architectures used. A program
-it drops is released (:meth:`~kerastune_kit._template.Program.release`, and
-TensorFlow's kernel cache is cleared once per 8 dropped programs), so a
-search over more architectures than that traces some again but does not
-grow in memory. TensorFlow's kernel cache is also cleared once per 250
+it drops leaves TensorFlow with it (TensorFlow's kernel cache is cleared
+once per 8 dropped programs), so a search over more architectures than that
+traces some again but does not grow in memory. The programs keep their
+traces without the Python graphs they were traced from
+(:class:`~kerastune_kit._lean_trace.TracedOnce`): about 6 MB a program, not
+10. TensorFlow's kernel cache is also cleared once per 250
 networks trained (:func:`note_network`): every Keras network leaves kernels
 there that are never used again.
 
@@ -64,7 +66,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import logging
 import threading
 from typing import Any, Mapping
 
@@ -80,21 +81,6 @@ from .builders import ACTIVATIONS, BUILD_ARGUMENTS, build_mlp
 __all__ = ["fast_fit", "fast_predict", "fast_fit_enabled", "clear_programs", "FastPathHints",
            "architecture_key", "padded_width", "note_network", "NETWORKS_PER_FLUSH"]
 
-
-class _OwnTracingNotice(logging.Filter):
-    """Drop TensorFlow's "triggered tf.function retracing" warning about this module's programs.
-
-    TensorFlow counts tracings per Python function, so a search that creates a
-    program for each of several architectures (each traced once) looks to it
-    like one function retracing; the warning's advice does not apply.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("retracing" in message and "kerastune_kit._template.Program" in message)
-
-
-logging.getLogger("tensorflow").addFilter(_OwnTracingNotice())
 
 _MAX_PROGRAMS = 16
 _PROGRAMS: "collections.OrderedDict[str, Program]" = collections.OrderedDict()
@@ -150,19 +136,18 @@ _networks_since_flush = 0
 
 
 def _release(dropped: list, *, flush: bool = False) -> None:
-    """Free what dropped programs hold, and now and then the kernels TensorFlow made for them.
+    """Now and then free the kernels TensorFlow made for dropped programs.
 
-    :meth:`Program.release` frees a program's graphs; the kernels TensorFlow
-    instantiated to run them stay in its process-wide kernel cache (some MB
-    a program) until that cache is cleared, which makes every live program
-    instantiate its kernels again on its next call. Clearing it once per
-    ``_RELEASES_PER_FLUSH`` dropped programs bounds the memory of dead
-    kernels and shares that cost among as many misses.
+    A dropped program's runtime functions leave TensorFlow with the program
+    (its traces keep no Python graph: :class:`~kerastune_kit._lean_trace.TracedOnce`);
+    the kernels TensorFlow instantiated to run them stay in its process-wide
+    kernel cache (some MB a program) until that cache is cleared, which
+    makes every live program instantiate its kernels again on its next call.
+    Clearing it once per ``_RELEASES_PER_FLUSH`` dropped programs bounds the
+    memory of dead kernels and shares that cost among as many misses.
     """
     global _released_since_flush
 
-    for program in dropped:
-        program.release()
     with _PROGRAMS_LOCK:
         _released_since_flush += len(dropped)
         flush = flush or _released_since_flush >= _RELEASES_PER_FLUSH
@@ -380,7 +365,7 @@ def fast_fit(model: keras.Model, x=None, y=None, *, fallback_context=None,
             or _unsupported(kwargs)):
         with fallback_context() if fallback_context is not None else contextlib.nullcontext():
             return model.fit(x, y, **kwargs)
-    with program.lock, program.tracing(), lean_executor(program.lean):
+    with program.lock, lean_executor(program.lean):
         return _fit_with(program, model, x, y, defer_optimizer=defer_optimizer, **kwargs)
 
 

@@ -56,6 +56,7 @@ from typing import Any, Mapping, Sequence
 import keras
 import numpy as np
 
+from ._lean_trace import TracedOnce
 from ._template import PENDING_OPTIMIZER, lean_executor, settle_optimizer
 from .builders import BUILD_ARGUMENTS
 from .fastfit import fast_fit_enabled
@@ -286,7 +287,6 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
             new_ws.append(tf.where(on, w2, w))
         return tuple(new_ws), tuple(tuple(s) for s in new_slots), t_new
 
-    @tf.function(input_signature=signature, autograph=False)
     def train(X, Y, xmask, order, mask, VX, VY, vmask, weights, slots, t, hyper, seed, validate):
         epochs, steps = tf.shape(order)[0], tf.shape(order)[1]
         k = tf.shape(X)[0]
@@ -335,7 +335,7 @@ def _trace(layers: int, activation: str, dropout: bool, k_l1: bool, k_l2: bool, 
             lambda e, *_: e < epochs, epoch_body, (0, weights, slots, t, tuple(history)))
         return ws, sl, t, tuple(h.stack() for h in history), start
 
-    return train
+    return TracedOnce(train, autograph=False, signature=signature)  # (kept without its graph)
 
 
 # ----------------------------------------------------------------------

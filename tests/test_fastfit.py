@@ -11,7 +11,8 @@ import pytest
 
 from kerastune_kit import KerasMLPClassifier, KerasMLPRegressor, StepDecay, TrainingDiverged, build_mlp, make_callbacks
 from kerastune_kit import fastfit
-from kerastune_kit._template import VariableRateDropout, _gradient_functions
+from kerastune_kit._lean_trace import _gradient_functions
+from kerastune_kit._template import VariableRateDropout
 from kerastune_kit.builders import BUILD_ARGUMENTS
 from kerastune_kit.callbacks import DivergenceGuard
 
@@ -301,24 +302,35 @@ def _training_graphs() -> int:
                if isinstance(o, FuncGraph) and o.name.startswith("_train_span"))
 
 
-def test_a_program_dropped_from_the_cache_frees_its_traced_graphs(iris, monkeypatch):
-    """Eviction releases what TensorFlow keeps globally (the optimiser's custom-gradient entry)."""
+def _runtime_functions(part: str) -> set:
+    """Names of the functions in TensorFlow's runtime with ``part`` in them."""
+    from tensorflow.python.eager import context
+
+    gc.collect()
+    return {name for name in context.context().list_function_names() if part in name}
+
+
+def test_programs_keep_no_graph_and_a_dropped_one_leaves_tensorflow(iris, monkeypatch):
+    """A trace keeps only its runtime function (no Python graph, no gradient entry left in
+    TensorFlow's table); a program dropped from the cache takes its functions with it."""
     monkeypatch.setattr(fastfit, "_MAX_PROGRAMS", 1)
     X, y = iris
-    before = _training_graphs()
+    graphs, entries = _training_graphs(), set(_gradient_functions())
+    before = _runtime_functions("_train_span")
     first = KerasMLPClassifier(nodes=8, epochs=1, random_state=0).fit(X, y)
-    owned = set(_program(first.model_)._gradient_names)
-    assert owned and owned <= set(_gradient_functions())  # its trace registered a gradient
-    assert _training_graphs() == before + 1
+    assert _program(first.model_)._train.experimental_get_tracing_count() == 1
+    mine = _runtime_functions("_train_span") - before
+    assert len(mine) == 1  # its training function is in the runtime ...
+    assert _training_graphs() == graphs  # ... without the Python graph it was traced from
+    assert set(_gradient_functions()) == entries  # (Keras' optimiser registered one: removed)
     KerasMLPClassifier(nodes=8, activation="tanh", epochs=1, random_state=0).fit(X, y)
     assert len(fastfit._PROGRAMS) == 1  # the first program was dropped for the second
-    assert not owned & set(_gradient_functions())
-    assert _training_graphs() == before + 1  # the second's only: the first one's was freed
+    assert not mine & _runtime_functions("_train_span")
     # the first estimator trains on (through a new program), and clear_programs frees all
     first.set_params(warm_start=True).fit(X, y)
     assert int(first.model_.optimizer.iterations) == 2 * -(-len(X) // 32)
     fastfit.clear_programs()
-    assert _training_graphs() == before
+    assert _runtime_functions("_train_span") == before
 
 
 def test_per_epoch_schedule_and_guard_run_in_whole_epoch_spans(iris):
@@ -401,20 +413,28 @@ def test_keras_tuner_trials_run_in_whole_epoch_spans(tmp_path):
     assert fastfit._needs_every_step(TunerCallback(watching, trial=None))
 
 
-def test_state_copies_are_traced_once(iris):
+def test_state_copies_are_traced_once_for_all_programs(iris):
+    """Weights and optimiser state, in and out: one trace each for every program with the
+    same variables (count, dtypes, ranks), not one per fit, width or program."""
+    from kerastune_kit import _template
+
     X, y = iris
+    counts = lambda: (_template._LOAD.experimental_get_tracing_count(),  # noqa: E731
+                      _template._READ.experimental_get_tracing_count())
+    before = counts()
     for lr in (1e-3, 1e-2, 3e-2):
         for nodes in (20, 24, 40):  # all share the 64-unit template
             est = KerasMLPClassifier(nodes=nodes, epochs=2, learning_rate=lr, random_state=0)
-            est.fit(X, y)
-    program = _program(est.model_)
-    # weights and optimiser state, in and out: one trace each, not one per fit or width
-    assert program._load.experimental_get_tracing_count() <= 2
-    assert program._read.experimental_get_tracing_count() <= 2
+            est.fit(X, y).model_.optimizer.variables  # (its optimiser state read back)
+    after_one = counts()
+    assert all(a - b <= 2 for a, b in zip(after_one, before))
+    for activation in ("tanh", "elu"):  # other programs, the same variables
+        KerasMLPClassifier(nodes=100, activation=activation, epochs=2, random_state=0).fit(X, y)
+    assert len(fastfit._PROGRAMS) == 3 and counts() == after_one
 
 
 def test_many_architectures_do_not_log_retracing_warnings(iris, caplog):
-    """One trace per program is by design; TensorFlow's frequent-retracing warning is dropped."""
+    """One trace per program is by design: TensorFlow never warns of retracing for them."""
     import logging
 
     X, y = iris

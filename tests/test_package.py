@@ -101,7 +101,7 @@ def test_no_import_cycle_in_the_package(module_level_only):
 
 # lower layers never import higher ones (the shape in shared/style.md)
 LAYERS = [
-    {"errors", "_validation", "_constraints", "locking", "_version", "journal", "_inputs",
+    {"errors", "_validation", "_constraints", "locking", "_lean_trace", "_version", "journal", "_inputs",
      "_targets", "quiet", "comparison", "_optional", "pareto",
      "space", "dimensions",
      "_dimension_base", "choices", "datasets", "trials", "hyperband_schedule", "_scoring",
