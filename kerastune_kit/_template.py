@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from ._lean_trace import TracedOnce
+from ._lean_update import install as install_lean_update
 from ._optional import switched_on
 
 __all__ = ["Program", "VariableRateDropout", "VariablePenalty", "setting_slots",
@@ -217,6 +218,7 @@ class Program:
 
     def __init__(self, template: keras.Model):
         self.model = template
+        install_lean_update(template.optimizer)  # (Adam and SGD: fewer ops a step, same numbers)
         # the template's dropout rates and penalty strengths become variables, set per fit
         self._slots = setting_slots(template)
         self._settings = [

@@ -37,8 +37,8 @@ it drops leaves TensorFlow with it (TensorFlow's kernel cache is cleared
 once per 8 dropped programs), so a search over more architectures than that
 traces some again but does not grow in memory. The programs keep their
 traces without the Python graphs they were traced from
-(:class:`~kerastune_kit._lean_trace.TracedOnce`): about 6 MB a program, not
-10. TensorFlow's kernel cache is also cleared once per 250
+(:class:`~kerastune_kit._lean_trace.TracedOnce`): about 5 MB a program, not
+10. TensorFlow's kernel cache is also cleared once per 100
 networks trained (:func:`note_network`): every Keras network leaves kernels
 there that are never used again.
 
@@ -130,7 +130,7 @@ def clear_programs() -> None:
 #: Programs dropped from the cache between two flushes of TensorFlow's kernel cache.
 _RELEASES_PER_FLUSH = _MAX_PROGRAMS // 2
 #: Networks trained between two flushes of TensorFlow's kernel cache (see :func:`note_network`).
-NETWORKS_PER_FLUSH = 250
+NETWORKS_PER_FLUSH = 100
 _released_since_flush = 0
 _networks_since_flush = 0
 
@@ -162,11 +162,14 @@ def note_network() -> None:
 
     Every Keras network made leaves kernels in TensorFlow's eager kernel
     cache that are never used again (each new variable's handle op is cached
-    under its own unique name): about 120 KB a network, measured at 36 MB
-    over 300 fits of one architecture, for as long as the process lives. A
-    search of thousands of fits grew without bound. Clearing the cache now
-    and then frees them; the live programs instantiate their kernels again
-    on their next call (milliseconds each).
+    under its own unique name; an estimator's fit makes 11 variables): about
+    110 KB a network, for as long as the process lives. A search of
+    thousands of fits grew without bound. Clearing the cache now and then
+    frees them; the live programs instantiate their kernels again on their
+    next call (about 75 ms a program, measured). Once per 250 networks held
+    up to 28 MB of dead kernels; once per 100 holds up to 11 MB, and cost
+    1,000 fits cycling through 16 live programs about 9 s more (58 s, not 49;
+    a search keeping one or two programs warm pays a fraction of a second).
     """
     global _networks_since_flush
 

@@ -105,7 +105,7 @@ LAYERS = [
      "_targets", "quiet", "comparison", "_optional", "pareto",
      "space", "dimensions",
      "_dimension_base", "choices", "datasets", "trials", "hyperband_schedule", "_scoring",
-     "_fitted_memo"},
+     "_fitted_memo", "_lean_update"},
     {"builders", "_template", "_dense_forward", "fastfit", "stacked", "fold_batches", "schedules", "callbacks",
      "baseline"},
     {"training", "_mlp_base", "estimators", "regressor", "kt_folds", "hypermodel"},
