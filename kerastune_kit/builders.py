@@ -8,6 +8,7 @@ network whichever search runs it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from typing import Any, Mapping, Sequence
@@ -211,6 +212,35 @@ def _n_classes(n_classes, meta) -> int:
     return int(n_classes)
 
 
+
+@contextlib.contextmanager
+def _first_names():
+    """Keras' automatic names inside the block start afresh: ``adam``, ``seed_generator``, ...
+
+    Keras names the objects it names itself (optimisers, dropout seed
+    generators) with a process-wide counter: ``adam_41``, ``seed_generator_87``.
+    Their variables' names go into TensorFlow's variable-creating op, and
+    TensorFlow's eager kernel cache keeps one kernel for every name it sees, for
+    as long as the process lives: about 35 KB a variable (measured), 105 KB a
+    network (its optimiser's step counter and learning rate, a seed
+    generator's state). Inside this block the counter starts from zero, so
+    every network of one architecture makes the same names and reuses the
+    same kernels; the counter of the rest of the process is left as it was.
+    (Layer names are the builder's own and unique within a network.)
+    """
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - another Keras layout: names as Keras gives them
+        yield
+        return
+    saved = global_state.get_global_attribute("object_name_uids")
+    global_state.set_global_attribute("object_name_uids", None)  # (Keras makes a fresh one)
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", saved)
+
+
 def build_mlp(
     *,
     n_layers: int = 2,
@@ -335,54 +365,56 @@ def build_mlp(
     shape = _input_shape(input_shape, meta)
     classes = _n_units(output, n_classes, n_outputs, meta)
     check_network_size(math.prod(shape), widths, classes)  # before any weight is allocated
-    opt = make_optimizer(
-        optimizer,
-        learning_rate,
-        momentum=momentum,
-        beta_1=beta_1,
-        beta_2=beta_2,
-        epsilon=epsilon,
-        weight_decay=weight_decay,
-        optimizer_kwargs=optimizer_kwargs,
-    )
+    # automatic names (optimiser, seed generators) the same for every network: see _first_names
+    with _first_names():
+        opt = make_optimizer(
+            optimizer,
+            learning_rate,
+            momentum=momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_decay=weight_decay,
+            optimizer_kwargs=optimizer_kwargs,
+        )
 
-    def seed_for(offset: int) -> int | None:
-        return None if seed is None else int(seed) + offset
+        def seed_for(offset: int) -> int | None:
+            return None if seed is None else int(seed) + offset
 
-    def initializer(offset: int):
-        cls = INITIALIZERS[init_name]
-        return cls() if init_name in _UNSEEDED_INITIALIZERS else cls(seed=seed_for(offset))
+        def initializer(offset: int):
+            cls = INITIALIZERS[init_name]
+            return cls() if init_name in _UNSEEDED_INITIALIZERS else cls(seed=seed_for(offset))
 
-    inputs = keras.Input(shape=shape, name="features")
-    x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
-    for i, width in enumerate(widths):
-        x = keras.layers.Dense(
-            width,
-            kernel_initializer=initializer(i),
-            kernel_regularizer=kernel_reg,
-            activity_regularizer=activity_reg,
-            kernel_constraint=keras.constraints.MaxNorm(max_norm) if max_norm else None,
-            use_bias=not batch_norm,
-            name=f"hidden_{i}",
+        inputs = keras.Input(shape=shape, name="features")
+        x = keras.layers.Flatten(name="flatten")(inputs) if len(shape) > 1 else inputs
+        for i, width in enumerate(widths):
+            x = keras.layers.Dense(
+                width,
+                kernel_initializer=initializer(i),
+                kernel_regularizer=kernel_reg,
+                activity_regularizer=activity_reg,
+                kernel_constraint=keras.constraints.MaxNorm(max_norm) if max_norm else None,
+                use_bias=not batch_norm,
+                name=f"hidden_{i}",
+            )(x)
+            if batch_norm:
+                x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = keras.layers.Activation(activation, name=f"{activation}_{i}")(x)
+            if dropout > 0:
+                x = keras.layers.Dropout(dropout, seed=seed_for(1000 + i), name=f"dropout_{i}")(x)
+        outputs = keras.layers.Dense(
+            classes,
+            activation=output,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed_for(len(widths))),
+            name="output",
         )(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-        x = keras.layers.Activation(activation, name=f"{activation}_{i}")(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout, seed=seed_for(1000 + i), name=f"dropout_{i}")(x)
-    outputs = keras.layers.Dense(
-        classes,
-        activation=output,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed_for(len(widths))),
-        name="output",
-    )(x)
-    model = keras.Model(inputs, outputs, name="mlp")
-    model.compile(
-        optimizer=opt,
-        loss=loss,
-        metrics=list(metrics) if metrics else None,
-        run_eagerly=run_eagerly,
-    )
+        model = keras.Model(inputs, outputs, name="mlp")
+        model.compile(
+            optimizer=opt,
+            loss=loss,
+            metrics=list(metrics) if metrics else None,
+            run_eagerly=run_eagerly,
+        )
     # Everything that rebuilds this network, resolved: kerastune_kit.fastfit
     # works out from it which traced program the network can share.
     setattr(model, BUILD_ARGUMENTS, dict(

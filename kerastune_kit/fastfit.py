@@ -38,9 +38,10 @@ once per 8 dropped programs), so a search over more architectures than that
 traces some again but does not grow in memory. The programs keep their
 traces without the Python graphs they were traced from
 (:class:`~kerastune_kit._lean_trace.TracedOnce`): about 5 MB a program, not
-10. TensorFlow's kernel cache is also cleared once per 100
-networks trained (:func:`note_network`): every Keras network leaves kernels
-there that are never used again.
+10. TensorFlow's kernel cache is also cleared once per 250
+networks trained (:func:`note_network`): networks made elsewhere than by
+:func:`~kerastune_kit.build_mlp` leave kernels there that are never used
+again.
 
 The programs run on TensorFlow's single-threaded executor
 (:func:`~kerastune_kit._template.lean_executor`): their ops are too small
@@ -130,7 +131,7 @@ def clear_programs() -> None:
 #: Programs dropped from the cache between two flushes of TensorFlow's kernel cache.
 _RELEASES_PER_FLUSH = _MAX_PROGRAMS // 2
 #: Networks trained between two flushes of TensorFlow's kernel cache (see :func:`note_network`).
-NETWORKS_PER_FLUSH = 100
+NETWORKS_PER_FLUSH = 250
 _released_since_flush = 0
 _networks_since_flush = 0
 
@@ -160,16 +161,15 @@ def _release(dropped: list, *, flush: bool = False) -> None:
 def note_network() -> None:
     """Count a network trained; clear TensorFlow's kernel cache once per ``NETWORKS_PER_FLUSH``.
 
-    Every Keras network made leaves kernels in TensorFlow's eager kernel
-    cache that are never used again (each new variable's handle op is cached
-    under its own unique name; an estimator's fit makes 11 variables): about
-    110 KB a network, for as long as the process lives. A search of
-    thousands of fits grew without bound. Clearing the cache now and then
-    frees them; the live programs instantiate their kernels again on their
-    next call (about 75 ms a program, measured). Once per 250 networks held
-    up to 28 MB of dead kernels; once per 100 holds up to 11 MB, and cost
-    1,000 fits cycling through 16 live programs about 9 s more (58 s, not 49;
-    a search keeping one or two programs warm pays a fraction of a second).
+    TensorFlow's eager kernel cache keeps a kernel for every variable name
+    it ever saw (its variable-creating op has the name as an attribute),
+    about 35 KB each, for as long as the process lives. Networks made by
+    :func:`~kerastune_kit.build_mlp` make the same names every time (see
+    ``builders._first_names``); networks of other builders, and optimiser
+    objects whose names Keras numbers, leave about 100 KB a network there,
+    and a search of thousands of fits would grow without bound. Clearing the
+    cache now and then frees them; the live programs instantiate their
+    kernels again on their next call (about 75 ms a program, measured).
     """
     global _networks_since_flush
 

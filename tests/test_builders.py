@@ -146,3 +146,25 @@ def test_bad_hyperparameters_are_named_in_the_error(kwargs, error, fragments):
         build_mlp(**params)
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_every_network_makes_the_same_variable_names():
+    """TensorFlow keeps a kernel for each variable name it sees, for the life of the process:
+    networks of one architecture repeat their names (optimiser, dropout seed generators), and
+    the names Keras gives objects made elsewhere are numbered as before."""
+    def names(model):
+        return [v.path for v in model.variables + model.optimizer.variables]
+
+    def build():
+        return build_mlp(hidden_layer_sizes=(8, 8), dropout=0.2, input_shape=4, n_classes=3,
+                         seed=0)
+
+    before = keras.optimizers.Adam().name
+    first, second = build(), build()
+    assert names(first) == names(second)
+    assert "adam/iteration" in names(first)
+    assert [n for n in names(first) if "seed_generator" in n] == [
+        "seed_generator/seed_generator_state", "seed_generator_1/seed_generator_state"]
+    after = keras.optimizers.Adam().name
+    number = lambda name: int(name.rsplit("_", 1)[1]) if "_" in name else 0  # noqa: E731
+    assert number(after) == number(before) + 1
