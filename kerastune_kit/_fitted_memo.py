@@ -14,6 +14,12 @@ rows and targets it is fitted on. A hit returns copies, as ``joblib.Memory``
 returns what it loads, so no two pipelines share a fitted transformer. It is
 the same caching scikit-learn documents for ``memory`` (a preprocessor fitted
 twice on the same data is assumed to come out the same), held for one search.
+
+The search also scores every candidate on each fold's held-out rows, through
+the same fitted preprocessing: :meth:`FittedMemo.transformed` remembers those
+rows transformed (on penguins, 30 transforms of the ``ColumnTransformer``,
+about 5 ms each, for 3 different ones). A fitted transformer the memo hands
+out carries the key it was fitted under (:data:`FITTED_KEY`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["FittedMemo"]
+__all__ = ["FittedMemo", "FITTED_KEY"]
+
+#: Attribute of a fitted transformer the memo handed out: the key it was fitted under.
+FITTED_KEY = "_kerastune_fitted_key"
 
 
 class FittedMemo:
@@ -50,6 +59,8 @@ class FittedMemo:
         self._entries: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
         self._lock = threading.Lock()
         self._fitting: dict[str, threading.Event] = {}
+        #: (fitted keys, rows' hash) -> the rows transformed (see transformed())
+        self._transformed: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -69,9 +80,38 @@ class FittedMemo:
 
         return self._remembered(self._key(transformer, X, y), fit)
 
+    def transformed(self, pipeline, X):
+        """``pipeline[:-1].transform(X)``, remembered when the memo fitted all of those steps.
+
+        For scoring a search's candidates on a fold's held-out rows: the key is
+        the keys the steps were fitted under and a hash of ``X``. Anything else
+        (a step fitted elsewhere, or none to transform) is transformed as asked.
+        """
+        steps = [step for _, step in pipeline.steps[:-1] if step not in (None, "passthrough")]
+        keys = [getattr(step, FITTED_KEY, None) for step in steps]
+        if not steps or None in keys:
+            return pipeline[:-1].transform(X)
+        import joblib
+
+        key = joblib.hash((keys, X))
+        with self._lock:
+            Xt = self._transformed.get(key)
+            if Xt is not None:
+                self._transformed.move_to_end(key)
+                self.hits += 1
+        if Xt is None:
+            Xt = pipeline[:-1].transform(X)
+            with self._lock:
+                self._transformed[key] = _copied(Xt)
+                while len(self._transformed) > 2 * self.max_entries:
+                    self._transformed.popitem(last=False)
+            return Xt
+        return _copied(Xt)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._transformed.clear()
 
     # -- inside ------------------------------------------------------------
     @staticmethod
@@ -102,20 +142,22 @@ class FittedMemo:
                 try:
                     result = fit()
                     if isinstance(result, tuple) and len(result) == 2:
-                        self._put(key, result)
+                        if self._put(key, result):
+                            _mark(result[1], key)
                     return result
                 finally:
                     with self._lock:
                         self._fitting.pop(key).set()
             fitting.wait()  # then look again (a failed or unkept fit: fit here)
         Xt, fitted, _ = entry
-        return _copied(Xt), copy.deepcopy(fitted)
+        return _copied(Xt), _mark(copy.deepcopy(fitted), key)
 
-    def _put(self, key: str, result: tuple) -> None:
+    def _put(self, key: str, result: tuple) -> bool:
+        """Keep a fit's result; False if it is too large to keep."""
         Xt, fitted = result
         size = _nbytes(Xt)
         if size > self.max_bytes:
-            return
+            return False
         # (a copy: the caller keeps, and may change, its own)
         entry = (_copied(Xt), copy.deepcopy(fitted), size)
         with self._lock:
@@ -124,6 +166,7 @@ class FittedMemo:
             while len(self._entries) > self.max_entries or sum(
                     e[2] for e in self._entries.values()) > self.max_bytes:
                 self._entries.popitem(last=False)
+        return True
 
     # a search's clones share the memory; a pickled pipeline carries an empty one
     def __deepcopy__(self, memo):
@@ -172,6 +215,15 @@ def _has_values(params: Any) -> bool:
     if isinstance(params, dict):
         return any(_has_values(v) if isinstance(v, dict) else True for v in params.values())
     return True
+
+
+def _mark(fitted, key: str):
+    """``fitted``, carrying the key it was fitted under (:data:`FITTED_KEY`)."""
+    try:
+        setattr(fitted, FITTED_KEY, key)
+    except AttributeError:  # (an object that takes no attributes: never remembered by key)
+        pass
+    return fitted
 
 
 def _copied(X):

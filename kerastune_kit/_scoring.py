@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._fitted_memo import FittedMemo
 from .errors import InvalidParameterType, InvalidParameterValue
 
 __all__ = ["DEFAULT_SCORING", "resolve_task", "check_scoring", "scorer_names", "score_name",
@@ -91,7 +92,16 @@ def curve_metric(task: str | None) -> str:
 
 
 def score_with(estimator, X, y, scoring: str | None) -> float:
-    """``estimator``'s score on ``(X, y)``: its own ``score``, or the named scorer's."""
+    """``estimator``'s score on ``(X, y)``: its own ``score``, or the named scorer's.
+
+    A pipeline whose preprocessing a search's memo fitted (``memory=`` a
+    :class:`~kerastune_kit._fitted_memo.FittedMemo`) is scored as
+    ``Pipeline.score`` scores it, its final step on the rows transformed, with
+    the transformed rows remembered for the other candidates of the fold.
+    """
+    memory = getattr(estimator, "memory", None)
+    if isinstance(memory, FittedMemo) and hasattr(estimator, "steps") and len(estimator.steps) > 1:
+        X, estimator = memory.transformed(estimator, X), estimator.steps[-1][1]
     if scoring is None:
         return float(estimator.score(X, y))
     from sklearn.metrics import get_scorer

@@ -26,13 +26,18 @@ from kerastune_kit.strategies._stacking import StackAhead
 
 
 class CountingScaler(StandardScaler):
-    """A StandardScaler that counts its fits (in every clone)."""
+    """A StandardScaler that counts its fits, and its transforms by row count (in every clone)."""
 
     fits = 0
+    transforms: dict = {}
 
     def fit(self, X, y=None, sample_weight=None):
         type(self).fits += 1
         return super().fit(X, y, sample_weight=sample_weight)
+
+    def transform(self, X, copy=None):
+        type(self).transforms[len(X)] = type(self).transforms.get(len(X), 0) + 1
+        return super().transform(X, copy=copy)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +65,37 @@ def test_a_search_fits_its_preprocessor_once_a_fold_and_once_for_the_refit(data,
     assert CountingScaler.fits == 3 + 1  # not 3 candidates x 3 folds (x 2 when stacked) + 1
     assert result.best_estimator_.memory is None  # the refitted pipeline keeps no search data
     assert (result.trials["status"] == "ok").all()
+
+
+def test_each_folds_held_out_rows_are_transformed_once_for_all_candidates(data):
+    CountingScaler.transforms = {}
+    tune(*data, SearchSpace(learning_rate=Float(1e-3, 1e-2)), strategy="random", n_trials=4,
+         cv=3, preprocessor=CountingScaler(), random_state=0, estimator_params={"epochs": 2},
+         compare_baseline=False)
+    assert CountingScaler.transforms.get(len(data[0]) // 3) == 3  # a fold's 50 rows: not 4 x 3
+
+
+@pytest.mark.parametrize("scoring", [None, "neg_log_loss"])
+def test_a_memo_pipeline_scores_as_pipeline_score(data, scoring):
+    from sklearn.metrics import get_scorer
+
+    from kerastune_kit._scoring import score_with
+
+    X, y = data
+    memo = FittedMemo()
+    pipeline = Pipeline([("scale", StandardScaler()),
+                         ("net", KerasMLPClassifier(nodes=8, epochs=2, random_state=0))],
+                        memory=memo).fit(X[:100], y[:100])
+    plain = clone(pipeline).set_params(memory=None).fit(X[:100], y[:100])
+    expected = (plain.score(X[100:], y[100:]) if scoring is None
+                else get_scorer(scoring)(plain, X[100:], y[100:]))
+    hits = memo.hits
+    assert score_with(pipeline, X[100:], y[100:], scoring) == pytest.approx(expected, abs=1e-12)
+    assert score_with(pipeline, X[100:], y[100:], scoring) == pytest.approx(expected, abs=1e-12)
+    assert memo.hits == hits + 1  # the held-out rows transformed once
+    rows = memo.transformed(pipeline, X[100:])
+    rows[:] = 0  # (a copy: what the memo keeps is untouched)
+    assert score_with(pipeline, X[100:], y[100:], scoring) == pytest.approx(expected, abs=1e-12)
 
 
 def test_the_memo_hands_out_copies_of_what_it_fitted(data):
