@@ -20,8 +20,9 @@ data, batch and weights. It keeps the trace's runtime function
 (TensorFlow's ``AtomicFunction``) and its captured inputs, and lets the
 graph go. The gradient entries a training trace registers in TensorFlow's
 process-wide table (``tf.custom_gradient``: never removed by TensorFlow, and
-each holds its graph) are removed once the trace is built; traces run one at
-a time (:data:`TRACING`), so the entries registered during one are its own.
+each holds its graph) are removed once the trace is built: those registered
+while it was traced that its own graphs name (the kit's traces run one at a
+time, :data:`TRACING`; another thread's ``Model.fit`` may trace meanwhile).
 
 Where this TensorFlow lacks the private parts this relies on
 (``ConcreteFunction._inference_function``, the gradient table), the
@@ -65,7 +66,9 @@ class own_gradient_entries:
     """Context: trace under :data:`TRACING`, then remove the gradient entries the trace registered.
 
     A trace needs its entries only while it builds its gradients, which is
-    over when the trace returns.
+    over when the trace returns. Only the entries the trace's own graphs name
+    go (:meth:`drop`): another thread tracing outside this lock at the same
+    moment (a ``Model.fit`` fallback) keeps its own.
     """
 
     def __enter__(self):
@@ -74,15 +77,35 @@ class own_gradient_entries:
         self._before = None if self._table is None else set(self._table)
         return self
 
+    def drop(self, graph) -> None:
+        """Remove the entries registered since the block began that ``graph`` (or a function
+        it calls) names."""
+        if self._before is None:
+            return
+        for name in (set(self._table) - self._before) & _gradient_overrides(graph, set()):
+            self._table.pop(name, None)
+
     def __exit__(self, *exc):
-        try:
-            if self._before is not None:
-                for name in set(self._table) - self._before:
-                    if name.startswith("CustomGradient-"):
-                        self._table.pop(name, None)
-        finally:
-            TRACING.release()
+        TRACING.release()
         return False
+
+
+def _gradient_overrides(graph, seen: set) -> set:
+    """The gradient entries (``_gradient_op_type``) the ops of ``graph`` and of the function
+    graphs it calls are differentiated with."""
+    if graph is None or id(graph) in seen:
+        return set()
+    seen.add(id(graph))
+    names = set()
+    for op in graph.get_operations():
+        try:
+            names.add(op.get_attr("_gradient_op_type").decode())
+        except (ValueError, AttributeError):
+            pass
+    for function in getattr(graph, "_functions", {}).values():
+        inner = getattr(function, "_cached_graph", None) or getattr(function, "_func_graph", None)
+        names |= _gradient_overrides(inner, seen)
+    return names
 
 
 def _as_tensors(value):
@@ -171,8 +194,9 @@ class TracedOnce:
         import tensorflow as tf
 
         function = tf.function(self._python_function, autograph=self._autograph)
-        with own_gradient_entries():
+        with own_gradient_entries() as entries:
             concrete = function.get_concrete_function(*specs)
+            entries.drop(concrete.graph)
         self._tracings += 1
         atomic = getattr(concrete, "_inference_function", None)
         if atomic is None or not hasattr(atomic, "call_with_captures"):

@@ -4,11 +4,11 @@ A :class:`Program` holds a template model built by
 :func:`~kerastune_kit.build_mlp` and the traced TensorFlow functions that
 train, evaluate and run it over in-memory tensors; the state copies
 between the template and a user's model (weights and optimiser state in one
-traced call each way) are shared by all programs. Settings that vary from fit to fit without changing
-the architecture (dropout rates, L1/L2 penalty strengths) are variables of
-the template (:class:`VariableRateDropout`, :class:`VariablePenalty`), so
-they share one trace. :mod:`kerastune_kit.fastfit` keeps the cache of
-programs and runs the epochs.
+traced call each way) are shared by all programs. Settings that vary from
+fit to fit without changing the architecture (dropout rates, L1/L2 penalty
+strengths) are variables of the template (:class:`VariableRateDropout`,
+:class:`VariablePenalty`), so they share one trace.
+:mod:`kerastune_kit.fastfit` keeps the cache of programs and runs the epochs.
 
 Every trace is kept as its runtime function only
 (:class:`~kerastune_kit._lean_trace.TracedOnce`): a program dropped from

@@ -82,3 +82,28 @@ def test_a_trace_serves_every_size_and_keeps_no_graph():
     assert function.experimental_get_tracing_count() == 3  # another rank, value, dtype
     gc.collect()
     assert sum(isinstance(o, FuncGraph) for o in gc.get_objects()) == graphs
+
+
+def test_a_trace_removes_its_own_gradient_entries_only():
+    """Entries registered meanwhile by others (a Model.fit traced in another thread) stay."""
+    from tensorflow.python.framework import ops
+
+    from kerastune_kit._lean_trace import _gradient_functions
+
+    @tf.custom_gradient
+    def doubled(x):
+        return 2 * x, lambda dy: 2 * dy
+
+    def step(x):
+        ops.RegisterGradient(f"CustomGradient-someone-else-{id(x)}")(lambda op, grad: grad)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(doubled(x))
+        return tape.gradient(y, x)
+
+    before = set(_gradient_functions())
+    function = TracedOnce(step)
+    np.testing.assert_array_equal(function(tf.ones(3)), np.full(3, 2.0))
+    left = set(_gradient_functions()) - before
+    assert len(left) == 1 and "someone-else" in next(iter(left))  # its own one went
+    _gradient_functions().pop(next(iter(left)))
