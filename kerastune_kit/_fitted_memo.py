@@ -59,8 +59,8 @@ class FittedMemo:
         self._entries: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
         self._lock = threading.Lock()
         self._fitting: dict[str, threading.Event] = {}
-        #: (fitted keys, rows' hash) -> the rows transformed (see transformed())
-        self._transformed: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
+        #: (fitted keys, rows' hash) -> (the rows transformed, their bytes): see transformed()
+        self._transformed: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -86,6 +86,8 @@ class FittedMemo:
         For scoring a search's candidates on a fold's held-out rows: the key is
         the keys the steps were fitted under and a hash of ``X``. Anything else
         (a step fitted elsewhere, or none to transform) is transformed as asked.
+        Kept under the same ``max_bytes`` as the fits (at most ``2 * max_entries``
+        of them).
         """
         steps = [step for _, step in pipeline.steps[:-1] if step not in (None, "passthrough")]
         keys = [getattr(step, FITTED_KEY, None) for step in steps]
@@ -95,18 +97,20 @@ class FittedMemo:
 
         key = joblib.hash((keys, X))
         with self._lock:
-            Xt = self._transformed.get(key)
-            if Xt is not None:
+            entry = self._transformed.get(key)
+            if entry is not None:
                 self._transformed.move_to_end(key)
                 self.hits += 1
-        if Xt is None:
-            Xt = pipeline[:-1].transform(X)
+        if entry is not None:
+            return _copied(entry[0])
+        Xt = pipeline[:-1].transform(X)
+        size = _nbytes(Xt)
+        if size <= self.max_bytes:
             with self._lock:
-                self._transformed[key] = _copied(Xt)
-                while len(self._transformed) > 2 * self.max_entries:
-                    self._transformed.popitem(last=False)
-            return Xt
-        return _copied(Xt)
+                self._transformed[key] = (_copied(Xt), size)
+                self._transformed.move_to_end(key)
+                self._evict()
+        return Xt
 
     def clear(self) -> None:
         with self._lock:
@@ -163,10 +167,19 @@ class FittedMemo:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries or sum(
-                    e[2] for e in self._entries.values()) > self.max_bytes:
-                self._entries.popitem(last=False)
+            self._evict()
         return True
+
+    def _evict(self) -> None:
+        """Drop the least recently used until the counts and ``max_bytes`` are kept (locked)."""
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        while len(self._transformed) > 2 * self.max_entries:
+            self._transformed.popitem(last=False)
+        while (sum(e[2] for e in self._entries.values())
+               + sum(e[1] for e in self._transformed.values())) > self.max_bytes:
+            # the transformed held-out rows first: a fit costs more to make again
+            (self._transformed or self._entries).popitem(last=False)
 
     # a search's clones share the memory; a pickled pipeline carries an empty one
     def __deepcopy__(self, memo):

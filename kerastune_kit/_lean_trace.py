@@ -22,7 +22,7 @@ graph go. The gradient entries a training trace registers in TensorFlow's
 process-wide table (``tf.custom_gradient``: never removed by TensorFlow, and
 each holds its graph) are removed once the trace is built: those registered
 while it was traced that its own graphs name (the kit's traces run one at a
-time, :data:`TRACING`; another thread's ``Model.fit`` may trace meanwhile).
+time; another thread's ``Model.fit`` may trace meanwhile).
 
 Where this TensorFlow lacks the private parts this relies on
 (``ConcreteFunction._inference_function``, the gradient table), the
@@ -37,10 +37,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["TracedOnce", "TRACING", "own_gradient_entries"]
+__all__ = ["TracedOnce"]
 
-#: Held while the kit traces one of its programs (see the module docstring).
-TRACING = threading.RLock()
+#: Held while the kit traces one of its functions (see the module docstring).
+_TRACING = threading.RLock()
 
 
 def _gradient_functions() -> dict | None:
@@ -60,34 +60,6 @@ def _gradient_functions() -> dict | None:
     except (ImportError, AttributeError):
         return None
     return table if isinstance(table, dict) else None
-
-
-class own_gradient_entries:
-    """Context: trace under :data:`TRACING`, then remove the gradient entries the trace registered.
-
-    A trace needs its entries only while it builds its gradients, which is
-    over when the trace returns. Only the entries the trace's own graphs name
-    go (:meth:`drop`): another thread tracing outside this lock at the same
-    moment (a ``Model.fit`` fallback) keeps its own.
-    """
-
-    def __enter__(self):
-        TRACING.acquire()
-        self._table = _gradient_functions()
-        self._before = None if self._table is None else set(self._table)
-        return self
-
-    def drop(self, graph) -> None:
-        """Remove the entries registered since the block began that ``graph`` (or a function
-        it calls) names."""
-        if self._before is None:
-            return
-        for name in (set(self._table) - self._before) & _gradient_overrides(graph, set()):
-            self._table.pop(name, None)
-
-    def __exit__(self, *exc):
-        TRACING.release()
-        return False
 
 
 def _gradient_overrides(graph, seen: set) -> set:
@@ -194,9 +166,14 @@ class TracedOnce:
         import tensorflow as tf
 
         function = tf.function(self._python_function, autograph=self._autograph)
-        with own_gradient_entries() as entries:
+        with _TRACING:
+            table = _gradient_functions()
+            before = None if table is None else set(table)
             concrete = function.get_concrete_function(*specs)
-            entries.drop(concrete.graph)
+            # the trace's own gradient entries: needed only while it built its gradients
+            if before is not None:
+                for name in (set(table) - before) & _gradient_overrides(concrete.graph, set()):
+                    table.pop(name, None)
         self._tracings += 1
         atomic = getattr(concrete, "_inference_function", None)
         if atomic is None or not hasattr(atomic, "call_with_captures"):

@@ -212,7 +212,6 @@ def _n_classes(n_classes, meta) -> int:
     return int(n_classes)
 
 
-
 @contextlib.contextmanager
 def _first_names():
     """Keras' automatic names inside the block start afresh: ``adam``, ``seed_generator``, ...

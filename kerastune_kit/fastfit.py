@@ -125,7 +125,7 @@ def clear_programs() -> None:
     with _PROGRAMS_LOCK:
         dropped = list(_PROGRAMS.values())
         _PROGRAMS.clear()
-    _release(dropped, flush=True)
+    _note_dropped(dropped, flush=True)
 
 
 #: Programs dropped from the cache between two flushes of TensorFlow's kernel cache.
@@ -136,7 +136,7 @@ _released_since_flush = 0
 _networks_since_flush = 0
 
 
-def _release(dropped: list, *, flush: bool = False) -> None:
+def _note_dropped(dropped: list, *, flush: bool = False) -> None:
     """Now and then free the kernels TensorFlow made for dropped programs.
 
     A dropped program's runtime functions leave TensorFlow with the program
@@ -264,7 +264,7 @@ def _program_for(model: keras.Model) -> Program | None:
             program = _PROGRAMS.setdefault(key, program)
             while len(_PROGRAMS) > _MAX_PROGRAMS:
                 dropped.append(_PROGRAMS.popitem(last=False)[1])
-        _release(dropped)  # (outside the lock: releasing never waits for a fit)
+        _note_dropped(dropped)  # (outside the lock: a flush never waits for a fit)
     return program if program.compatible(model) and program.policy == policy else None
 
 

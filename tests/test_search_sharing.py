@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from kerastune_kit import KerasMLPClassifier, KerasMLPRegressor, SearchSpace, tune
 from kerastune_kit._dense_forward import _function, dense_layout
-from kerastune_kit._fitted_memo import FittedMemo
+from kerastune_kit._fitted_memo import FITTED_KEY, FittedMemo
 from kerastune_kit.errors import TooManyFailures
 from kerastune_kit.fastfit import fast_predict
 from kerastune_kit.fold_batches import STATS
@@ -64,6 +64,7 @@ def test_a_search_fits_its_preprocessor_once_a_fold_and_once_for_the_refit(data,
                   estimator_params={"epochs": 2}, compare_baseline=False)
     assert CountingScaler.fits == 3 + 1  # not 3 candidates x 3 folds (x 2 when stacked) + 1
     assert result.best_estimator_.memory is None  # the refitted pipeline keeps no search data
+    assert not hasattr(result.best_estimator_[0], FITTED_KEY)  # (nor the memo's mark)
     assert (result.trials["status"] == "ok").all()
 
 
@@ -143,6 +144,18 @@ def test_fits_with_fit_parameters_and_oversized_results_are_not_remembered(data)
     small.fit_transform(CountingScaler(), X, y)
     small.fit_transform(CountingScaler(), X, y)
     assert CountingScaler.fits == 4 and small.hits == 0
+    # held-out rows transformed for scoring share the bound with the fits
+    bounded = FittedMemo(max_bytes=X[:100].nbytes + X[100:].nbytes // 2)
+    pipe = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression())],
+                    memory=bounded).fit(X[:100], y[:100])
+    for _ in range(2):
+        bounded.transformed(pipe, X[100:])
+    assert bounded.hits == 0  # (the fold's fit is kept; its held-out rows would pass the bound)
+    roomy = FittedMemo()
+    pipe.set_params(memory=roomy).fit(X[:100], y[:100])
+    for _ in range(2):
+        roomy.transformed(pipe, X[100:])
+    assert roomy.hits == 1
 
 
 # ----------------------------------------------------------------------

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from .._constraints import candidate_values, check_param
-from .._fitted_memo import FittedMemo
+from .._fitted_memo import FITTED_KEY, FittedMemo
 from .._validation import check_number, check_positive_int
 from ..errors import InvalidParameterType, InvalidParameterValue
 from ..journal import data_fingerprint, open_search, stable_repr
@@ -476,9 +476,13 @@ class SearchJob:
 
 
 def _without_memo(estimator):
-    """A fitted pipeline of the search, no longer holding the search's memo (nor its data)."""
+    """A fitted pipeline of the search, no longer holding the search's memo (nor its data,
+    nor the memo's marks on its fitted steps)."""
     if isinstance(getattr(estimator, "memory", None), FittedMemo):
         estimator.set_params(memory=None)
+        for _, step in estimator.steps[:-1]:
+            if hasattr(step, "__dict__"):
+                vars(step).pop(FITTED_KEY, None)
     return estimator
 
 
